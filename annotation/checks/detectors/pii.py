@@ -1,0 +1,123 @@
+"""Find personal data and credentials in text: ``find_pii``."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Collection
+
+from annotation.checks.detectors.credentials import find_secrets
+from annotation.checks.detectors.numbers import (
+    find_ibans,
+    find_payment_cards,
+    find_phones,
+    find_ssns,
+)
+from annotation.checks.detectors.spans import Span
+
+PII_KINDS: tuple[str, ...] = (
+    "secret",
+    "email",
+    "iban",
+    "payment_card",
+    "ssn",
+    "ip_address",
+    "phone",
+)
+# When two findings overlap, the longer wins; on equal length, the kind listed
+# first in PII_KINDS wins (a secret is worse than anything it contains).
+_PRIORITY = {kind: rank for rank, kind in enumerate(PII_KINDS)}
+
+# Linear-time: the local part cannot start with ".", and every repetition of
+# the domain group must consume a "." so the groups cannot trade characters.
+_EMAIL_RE = re.compile(
+    r"(?<![A-Za-z0-9._%+\-])"
+    r"[A-Za-z0-9_%+\-][A-Za-z0-9._%+\-]{0,63}"
+    r"@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)*"
+    r"\.[A-Za-z]{2,63}(?![A-Za-z0-9\-])"
+)
+# "(?!\.\d)" rejects the first four parts of a longer dotted version string.
+_IPV4_RE = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)")
+_IPV6_RE = re.compile(
+    r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}"
+    r"(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{1,4})?"
+    r"(?![\w:]|\.\d)"
+)
+_HEX_RE = re.compile(r"[0-9A-Fa-f]")
+
+
+def find_pii(
+    text: str,
+    *,
+    kinds: Collection[str] | None = None,
+    default_region: str = "US",
+) -> list[Span]:
+    """Return non-overlapping PII spans in ``text``, sorted by start.
+
+    ``kinds`` restricts the search to a subset of ``PII_KINDS``;
+    ``default_region`` is the ISO 3166 region used to read phone numbers
+    written without a "+" country code.
+    """
+    wanted = PII_KINDS if kinds is None else tuple(kinds)
+    unknown = set(wanted) - _PRIORITY.keys()
+    if unknown:
+        raise ValueError(f"unknown PII kinds: {', '.join(sorted(unknown))}")
+
+    finders: dict[str, Callable[[str], list[Span]]] = {
+        "secret": find_secrets,
+        "email": find_emails,
+        "iban": find_ibans,
+        "payment_card": find_payment_cards,
+        "ssn": find_ssns,
+        "ip_address": find_ip_addresses,
+        "phone": lambda t: find_phones(t, default_region),
+    }
+    has_digit = any(c in text for c in "0123456789")
+    candidates: list[Span] = []
+    for kind in wanted:
+        if kind != "email" and kind != "secret" and not has_digit:
+            continue
+        candidates.extend(finders[kind](text))
+    return _resolve_overlaps(candidates)
+
+
+def _resolve_overlaps(spans: list[Span]) -> list[Span]:
+    if len(spans) < 2:
+        return spans
+    spans.sort(key=lambda s: (s.start - s.end, _PRIORITY[s.kind], s.start))
+    kept: list[Span] = []
+    for span in spans:
+        if all(span.end <= k.start or span.start >= k.end for k in kept):
+            kept.append(span)
+    kept.sort(key=lambda s: s.start)
+    return kept
+
+
+def find_emails(text: str) -> list[Span]:
+    if "@" not in text:
+        return []
+    return [Span(m.start(), m.end(), "email") for m in _EMAIL_RE.finditer(text)]
+
+
+def find_ip_addresses(text: str) -> list[Span]:
+    spans: list[Span] = []
+    if "." in text:
+        for m in _IPV4_RE.finditer(text):
+            if _is_ip(m.group(), ipaddress.IPv4Address):
+                spans.append(Span(m.start(), m.end(), "ip_address"))
+    if text.count(":") >= 2:
+        for m in _IPV6_RE.finditer(text):
+            candidate = m.group()
+            # "::" alone is a valid address but in prose it is punctuation.
+            if _HEX_RE.search(candidate) and _is_ip(candidate, ipaddress.IPv6Address):
+                spans.append(Span(m.start(), m.end(), "ip_address"))
+    return spans
+
+
+def _is_ip(candidate: str, cls: type[ipaddress.IPv4Address | ipaddress.IPv6Address]) -> bool:
+    try:
+        cls(candidate)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from django.db import models
+
+from annotation.models.project import Project
+
+
+class Interaction(models.Model):
+    """One prompt and the model's response, as the application saw it.
+
+    Rows are written by the bulk ingestion path (COPY on PostgreSQL), so every default lives in the
+    service that builds rows, not in `save()`.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="interactions")
+    request_id = models.CharField(max_length=255)
+    timestamp = models.DateTimeField()
+    model = models.CharField(max_length=255, blank=True)
+    model_version = models.CharField(max_length=255, blank=True)
+    prompt_template = models.CharField(max_length=255, blank=True)
+    prompt_template_version = models.CharField(max_length=255, blank=True)
+    messages = models.JSONField(default=list)
+    response = models.TextField(blank=True)
+    retrieved_context = models.JSONField(default=list, blank=True)
+    user_id = models.CharField(max_length=64, blank=True, help_text="Keyed hash of the app's user id.")
+    session_id = models.CharField(max_length=255, blank=True)
+    experiment = models.CharField(max_length=255, blank=True)
+    variant = models.CharField(max_length=255, blank=True)
+    latency_ms = models.FloatField(null=True, blank=True)
+    tokens_in = models.IntegerField(null=True, blank=True)
+    tokens_out = models.IntegerField(null=True, blank=True)
+    cost = models.FloatField(null=True, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "request_id"], name="interaction_request_id_unique_per_project"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["project", "timestamp"], name="interaction_project_time"),
+            models.Index(
+                fields=["project", "model_version", "timestamp"], name="interaction_model_version"
+            ),
+            models.Index(
+                fields=["project", "prompt_template", "timestamp"], name="interaction_template"
+            ),
+            models.Index(fields=["project", "user_id"], name="interaction_user"),
+        ]
+        ordering = ["-timestamp"]
+
+    def __str__(self) -> str:
+        return self.request_id

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+
+DEFAULT_TAXONOMY: list[dict[str, Any]] = [
+    {"name": "incorrect", "description": "Factually wrong or does not answer correctly.", "negative": True},
+    {"name": "unhelpful", "description": "Does not help the user reach their goal.", "negative": True},
+    {"name": "unsafe", "description": "Harmful, toxic or leaks private data.", "negative": True},
+    {"name": "off_topic", "description": "Not about what the user asked.", "negative": True},
+]
+
+
+def default_taxonomy() -> list[dict[str, Any]]:
+    return [dict(entry) for entry in DEFAULT_TAXONOMY]
+
+
+project_name_validator = RegexValidator(
+    r"^[a-z0-9][a-z0-9_-]{0,62}$",
+    "Use 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit.",
+)
+
+
+class Project(models.Model):
+    """One LLM application whose interactions and feedback are collected."""
+
+    name = models.CharField(max_length=63, unique=True, validators=[project_name_validator])
+    description = models.TextField(blank=True)
+    # Reasons users and reviewers may give; each is {"name", "description", "negative"}.
+    taxonomy = models.JSONField(default=default_taxonomy)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def label_names(self) -> list[str]:
+        return [entry["name"] for entry in self.taxonomy]
+
+    @property
+    def negative_label_names(self) -> list[str]:
+        return [entry["name"] for entry in self.taxonomy if entry.get("negative", True)]
+
+
+class ProjectKey(models.Model):
+    """An ingestion key. Only its SHA-256 is stored; the key itself is shown once."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="keys")
+    name = models.CharField(max_length=100, default="default")
+    prefix = models.CharField(max_length=16, unique=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["project", "created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.project.name}: {self.name} ({self.prefix}…)"
+
+
+class Role(models.TextChoices):
+    ANNOTATOR = "annotator", "Annotator"
+    LEAD = "lead", "Review lead"
+    ENGINEER = "engineer", "ML engineer"
+
+
+class Membership(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="membership_unique_per_project")
+        ]
+        ordering = ["project", "user"]
+
+    def __str__(self) -> str:
+        return f"{self.user} is {self.role} of {self.project}"
+
+
+class ApiToken(models.Model):
+    """A user's API token (`Authorization: Token …`). Only its SHA-256 is stored."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100, default="default")
+    prefix = models.CharField(max_length=16, unique=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["user", "created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.name} ({self.prefix}…)"

@@ -1,0 +1,128 @@
+"""Decoding request bodies with msgspec into typed rows, with errors that name the field.
+
+msgspec validates roughly 20x faster than DRF serializers, which matters on the bulk ingestion path;
+its messages are rewritten here into `{"index", "field", "message"}` rows the API returns.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import msgspec
+
+T = TypeVar("T")
+
+MAX_BATCH_ITEMS = 1000
+
+_PATH_SUFFIX = re.compile(r" - at `\$(?P<path>[^`]*)`$")
+_FIELD_IN_MESSAGE = re.compile(r"field `(?P<field>[^`]+)`")
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    index: int | None
+    field: str
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "field": self.field, "message": self.message}
+
+
+class BodyError(Exception):
+    """The body as a whole cannot be read: nothing in it is processed."""
+
+    def __init__(self, code: str, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details or {}
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedBatch(Generic[T]):
+    """Valid rows with their index in the request, and the errors of the invalid ones."""
+
+    rows: list[tuple[int, T]]
+    errors: list[RowError]
+    is_batch: bool
+    size: int
+
+
+def field_and_message(error: msgspec.ValidationError | ValueError) -> tuple[str, str]:
+    """Split a msgspec error into a dotted field path and a readable message."""
+    text = str(error)
+    path = ""
+    match = _PATH_SUFFIX.search(text)
+    if match:
+        path = match.group("path").lstrip(".")
+        text = text[: match.start()]
+    named = _FIELD_IN_MESSAGE.search(text)
+    if named and ("missing required field" in text or "unknown field" in text):
+        path = f"{path}.{named.group('field')}" if path else named.group("field")
+        if "unknown field" in text:
+            text = f"{text}; remove it (see /api/docs/ for the accepted fields)"
+    return path, text
+
+
+def decode_rows(body: bytes, row_type: type[T]) -> DecodedBatch[T]:
+    """Decode one object or `{"items": [...]}` into typed rows, collecting per-row errors."""
+    if not body.strip():
+        raise BodyError("empty_body", "The request body is empty; send a JSON object.")
+    try:
+        top = msgspec.json.decode(body, type=dict[str, msgspec.Raw])
+    except UnicodeDecodeError:
+        raise BodyError("invalid_encoding", "The body is not valid UTF-8; send UTF-8 JSON.") from None
+    except msgspec.ValidationError:
+        raise BodyError(
+            "invalid_body", 'The body must be a JSON object, or {"items": [...]} for a batch.'
+        ) from None
+    except msgspec.DecodeError as exc:
+        raise BodyError("malformed_json", f"The body is not valid JSON: {exc}.") from None
+
+    if "items" not in top:
+        return _decode_single(body, row_type)
+
+    extra = sorted(set(top) - {"items"})
+    if extra:
+        raise BodyError(
+            "invalid_body",
+            f"A batch body has only the key 'items'; remove {', '.join(repr(k) for k in extra)}.",
+            {"fields": extra},
+        )
+    try:
+        raw_rows = msgspec.json.decode(top["items"], type=list[msgspec.Raw])
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        raise BodyError("invalid_body", "'items' must be a JSON array of objects.") from None
+    if not raw_rows:
+        raise BodyError("empty_batch", "'items' is empty; send between 1 and 1,000 items.")
+    if len(raw_rows) > MAX_BATCH_ITEMS:
+        raise BodyError(
+            "too_many_items",
+            f"'items' has {len(raw_rows)} entries; send at most {MAX_BATCH_ITEMS} per request.",
+            {"max_items": MAX_BATCH_ITEMS, "received": len(raw_rows)},
+        )
+    rows: list[tuple[int, T]] = []
+    errors: list[RowError] = []
+    for index, raw in enumerate(raw_rows):
+        try:
+            rows.append((index, msgspec.json.decode(raw, type=row_type)))
+        except (msgspec.ValidationError, ValueError) as exc:
+            field, message = field_and_message(exc)
+            errors.append(RowError(index, field, message))
+    return DecodedBatch(rows=rows, errors=errors, is_batch=True, size=len(raw_rows))
+
+
+def _decode_single(body: bytes, row_type: type[T]) -> DecodedBatch[T]:
+    try:
+        row = msgspec.json.decode(body, type=row_type)
+    except (msgspec.ValidationError, ValueError) as exc:
+        field, message = field_and_message(exc)
+        return DecodedBatch(rows=[], errors=[RowError(None, field, message)], is_batch=False, size=1)
+    return DecodedBatch(rows=[(0, row)], errors=[], is_batch=False, size=1)
+
+
+def errors_as_dicts(errors: Sequence[RowError]) -> list[dict[str, Any]]:
+    return [error.as_dict() for error in errors]

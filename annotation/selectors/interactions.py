@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from django.db.models import Prefetch, QuerySet
+
+from annotation.models import Feedback, Interaction, Project
+
+
+def interactions_with_feedback() -> QuerySet[Interaction]:
+    return Interaction.objects.select_related("project").prefetch_related(
+        Prefetch("feedback", queryset=Feedback.objects.order_by("timestamp", "id"))
+    )
+
+
+def interaction_find(*, projects: QuerySet[Project], request_id: str) -> list[Interaction]:
+    """The interactions with `request_id` in any of `projects`, with their feedback."""
+    return list(interactions_with_feedback().filter(project__in=projects, request_id=request_id)[:2])

@@ -1,0 +1,334 @@
+"""Storing interactions and feedback in bulk, idempotently.
+
+On PostgreSQL rows are streamed with COPY into a per-connection temporary table and moved with one
+`INSERT … SELECT … ON CONFLICT DO NOTHING`, which is what makes 1,000-row batches cheap. Other
+databases (SQLite for the demo) take the ORM's `bulk_create`; both paths give the same results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from django.db import connection, transaction
+from django.utils import timezone
+
+from annotation.models import Feedback, Interaction, Project
+from annotation.schemas.decoding import DecodedBatch, RowError
+from annotation.schemas.ingestion import FeedbackIn, InteractionIn, LabelIn, RatingIn
+from annotation.services.secrets import pseudonymise
+
+_json = msgspec.json.Encoder()
+
+INTERACTION_COLUMNS = (
+    "project_id",
+    "request_id",
+    "timestamp",
+    "model",
+    "model_version",
+    "prompt_template",
+    "prompt_template_version",
+    "messages",
+    "response",
+    "retrieved_context",
+    "user_id",
+    "session_id",
+    "experiment",
+    "variant",
+    "latency_ms",
+    "tokens_in",
+    "tokens_out",
+    "cost",
+    "metadata",
+    "received_at",
+)
+FEEDBACK_COLUMNS = (
+    "project_id",
+    "request_id",
+    "kind",
+    "source",
+    "value",
+    "scale",
+    "normalized_score",
+    "labels",
+    "text",
+    "event",
+    "user_id",
+    "metadata",
+    "timestamp",
+    "received_at",
+)
+_JSON_COLUMNS = {"messages", "retrieved_context", "metadata", "labels"}
+
+
+@dataclass
+class InteractionsResult:
+    created: int = 0
+    created_ids: list[int] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    linked_feedback: int = 0
+
+
+@dataclass
+class FeedbackResult:
+    created: int = 0
+    awaiting_interaction: list[str] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+
+def interaction_row(project_id: int, item: InteractionIn, received_at: datetime) -> tuple[Any, ...]:
+    return (
+        project_id,
+        item.request_id,
+        item.timestamp or received_at,
+        item.model,
+        item.model_version,
+        item.prompt_template,
+        item.prompt_template_version,
+        _json.encode(item.chat()).decode(),
+        item.response,
+        _json.encode(item.retrieved_context).decode(),
+        pseudonymise(item.user_id),
+        item.session_id,
+        item.experiment,
+        item.variant,
+        item.latency_ms,
+        item.tokens_in,
+        item.tokens_out,
+        item.cost,
+        _json.encode(item.metadata).decode(),
+        received_at,
+    )
+
+
+def feedback_row(project_id: int, item: FeedbackIn, received_at: datetime) -> tuple[Any, ...]:
+    value: float | None = None
+    scale = ""
+    normalized: float | None = None
+    labels: list[str] = []
+    text = ""
+    event = ""
+    if isinstance(item, RatingIn):
+        value, scale, normalized = item.value, item.scale, item.normalized()
+    elif isinstance(item, LabelIn):
+        labels = item.labels
+    elif item.__struct_config__.tag == "implicit":
+        event, value = item.event, item.value  # type: ignore[union-attr]
+    else:
+        text = item.text  # type: ignore[union-attr]
+    return (
+        project_id,
+        item.request_id,
+        item.__struct_config__.tag,
+        item.source,
+        value,
+        scale,
+        normalized,
+        _json.encode(labels).decode(),
+        text,
+        event,
+        pseudonymise(item.user_id),
+        _json.encode(item.metadata).decode(),
+        item.timestamp or received_at,
+        received_at,
+    )
+
+
+def _copy_rows(
+    table: str, staging: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """COPY rows into a temporary twin of `table` that empties itself at commit."""
+    cols = ", ".join(columns)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS "  # noqa: S608
+            f"AS SELECT {cols} FROM {table} WITH NO DATA"
+        )
+        with cursor.cursor.copy(f"COPY {staging} ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+@transaction.atomic
+def interactions_ingest(
+    *, project: Project, items: Sequence[InteractionIn], received_at: datetime | None = None
+) -> InteractionsResult:
+    """Store new interactions (skipping request_ids already stored) and link waiting feedback."""
+    received_at = received_at or timezone.now()
+    if not items:
+        return InteractionsResult()
+    rows = [interaction_row(project.pk, item, received_at) for item in items]
+    if connection.vendor == "postgresql":
+        created = _insert_interactions_postgres(rows)
+    else:
+        created = _insert_interactions_orm(project, items, rows)
+    result = InteractionsResult(created=len(created), created_ids=list(created.values()))
+    fresh = dict(created)
+    for item in items:
+        if fresh.pop(item.request_id, None) is None:
+            result.duplicates.append(item.request_id)
+    if created:
+        result.linked_feedback = _link_waiting_feedback(project, list(created))
+    return result
+
+
+def _insert_interactions_postgres(rows: Sequence[tuple[Any, ...]]) -> dict[str, int]:
+    table = Interaction._meta.db_table
+    cols = ", ".join(INTERACTION_COLUMNS)
+    _copy_rows(table, "ingest_interaction", INTERACTION_COLUMNS, rows)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({cols}) SELECT {cols} FROM ingest_interaction "  # noqa: S608
+            "ON CONFLICT (project_id, request_id) DO NOTHING RETURNING request_id, id"
+        )
+        created = dict(cursor.fetchall())
+        cursor.execute("TRUNCATE ingest_interaction")
+    return created
+
+
+def _insert_interactions_orm(
+    project: Project, items: Sequence[InteractionIn], rows: Sequence[tuple[Any, ...]]
+) -> dict[str, int]:
+    request_ids = {item.request_id for item in items}
+    existing = set(
+        Interaction.objects.filter(project=project, request_id__in=request_ids).values_list(
+            "request_id", flat=True
+        )
+    )
+    new: dict[str, Interaction] = {}
+    for row in rows:
+        values = dict(zip(INTERACTION_COLUMNS, row, strict=True))
+        if values["request_id"] in existing or values["request_id"] in new:
+            continue
+        for column in _JSON_COLUMNS & values.keys():
+            values[column] = msgspec.json.decode(values[column])
+        new[values["request_id"]] = Interaction(**values)
+    Interaction.objects.bulk_create(new.values())
+    return dict(
+        Interaction.objects.filter(project=project, request_id__in=new).values_list(
+            "request_id", "id"
+        )
+    )
+
+
+def _link_waiting_feedback(project: Project, request_ids: list[str]) -> int:
+    """Point feedback that arrived before its interaction at the interaction now stored."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {Feedback._meta.db_table} f SET interaction_id = i.id "  # noqa: S608
+                f"FROM {Interaction._meta.db_table} i "
+                "WHERE f.project_id = %s AND f.interaction_id IS NULL "
+                "AND f.request_id = ANY(%s) AND i.project_id = f.project_id "
+                "AND i.request_id = f.request_id",
+                [project.pk, request_ids],
+            )
+            return cursor.rowcount
+    ids = dict(
+        Interaction.objects.filter(project=project, request_id__in=request_ids).values_list(
+            "request_id", "id"
+        )
+    )
+    waiting = Feedback.objects.filter(
+        project=project, interaction__isnull=True, request_id__in=request_ids
+    )
+    linked = 0
+    for request_id in waiting.values_list("request_id", flat=True).distinct():
+        linked += Feedback.objects.filter(
+            project=project, interaction__isnull=True, request_id=request_id
+        ).update(interaction_id=ids[request_id])
+    return linked
+
+
+def feedback_taxonomy_errors(
+    project: Project, items: Sequence[tuple[int, FeedbackIn]]
+) -> list[RowError]:
+    """Errors for labels that are not in the project's taxonomy, by row index."""
+    allowed = set(project.label_names)
+    errors = []
+    for index, item in items:
+        if isinstance(item, LabelIn):
+            for position, label in enumerate(item.labels):
+                if label not in allowed:
+                    errors.append(
+                        RowError(
+                            index,
+                            f"labels[{position}]",
+                            f"'{label}' is not in project {project.name}'s taxonomy; "
+                            f"use one of: {', '.join(sorted(allowed))}",
+                        )
+                    )
+    return errors
+
+
+def feedback_check_taxonomy(
+    *, project: Project, batch: DecodedBatch[FeedbackIn]
+) -> DecodedBatch[FeedbackIn]:
+    """Move rows whose labels are not in the project's taxonomy from `rows` to `errors`."""
+    taxonomy_errors = feedback_taxonomy_errors(project, batch.rows)
+    if not taxonomy_errors:
+        return batch
+    bad = {error.index for error in taxonomy_errors}
+    return DecodedBatch(
+        rows=[(index, row) for index, row in batch.rows if index not in bad],
+        errors=sorted(
+            [*batch.errors, *taxonomy_errors],
+            key=lambda error: -1 if error.index is None else error.index,
+        ),
+        is_batch=batch.is_batch,
+        size=batch.size,
+    )
+
+
+@transaction.atomic
+def feedback_ingest(
+    *, project: Project, items: Sequence[FeedbackIn], received_at: datetime | None = None
+) -> FeedbackResult:
+    """Store feedback rows, linked to their interaction when it has already arrived."""
+    received_at = received_at or timezone.now()
+    if not items:
+        return FeedbackResult()
+    rows = [feedback_row(project.pk, item, received_at) for item in items]
+    insert: Callable[[Project, Sequence[tuple[Any, ...]]], list[str]] = (
+        _insert_feedback_postgres if connection.vendor == "postgresql" else _insert_feedback_orm
+    )
+    unlinked = insert(project, rows)
+    return FeedbackResult(created=len(rows), awaiting_interaction=sorted(set(unlinked)))
+
+
+def _insert_feedback_postgres(project: Project, rows: Sequence[tuple[Any, ...]]) -> list[str]:
+    table = Feedback._meta.db_table
+    cols = ", ".join(FEEDBACK_COLUMNS)
+    staged = ", ".join(f"s.{c}" for c in FEEDBACK_COLUMNS)
+    _copy_rows(table, "ingest_feedback", FEEDBACK_COLUMNS, rows)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({cols}, interaction_id) "  # noqa: S608
+            f"SELECT {staged}, i.id FROM ingest_feedback s "
+            f"LEFT JOIN {Interaction._meta.db_table} i "
+            "ON i.project_id = s.project_id AND i.request_id = s.request_id "
+            "RETURNING CASE WHEN interaction_id IS NULL THEN request_id END"
+        )
+        unlinked = [request_id for (request_id,) in cursor.fetchall() if request_id is not None]
+        cursor.execute("TRUNCATE ingest_feedback")
+    return unlinked
+
+
+def _insert_feedback_orm(project: Project, rows: Sequence[tuple[Any, ...]]) -> list[str]:
+    request_ids = {row[1] for row in rows}
+    ids = dict(
+        Interaction.objects.filter(project=project, request_id__in=request_ids).values_list(
+            "request_id", "id"
+        )
+    )
+    objs = []
+    for row in rows:
+        values = dict(zip(FEEDBACK_COLUMNS, row, strict=True))
+        for column in _JSON_COLUMNS & values.keys():
+            values[column] = msgspec.json.decode(values[column])
+        objs.append(Feedback(**values, interaction_id=ids.get(values["request_id"])))
+    Feedback.objects.bulk_create(objs)
+    return [obj.request_id for obj in objs if obj.interaction_id is None]
