@@ -24,7 +24,9 @@ class LeadScopedAdmin(admin.ModelAdmin):
     lead_can_delete = False
 
     def _is_lead(self, request: HttpRequest) -> bool:
-        return bool(request.user.is_active and request.user.is_staff and led_projects(request).exists())
+        return bool(
+            request.user.is_active and request.user.is_staff and led_projects(request).exists()
+        )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         queryset = super().get_queryset(request)
@@ -62,7 +64,9 @@ class ProjectAdmin(LeadScopedAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         queryset = admin.ModelAdmin.get_queryset(self, request)
-        return queryset if request.user.is_superuser else queryset.filter(pk__in=led_projects(request))
+        return (
+            queryset if request.user.is_superuser else queryset.filter(pk__in=led_projects(request))
+        )
 
 
 @admin.register(ProjectKey)
@@ -92,15 +96,32 @@ class ApiTokenAdmin(admin.ModelAdmin):
 class FeedbackInline(admin.TabularInline):
     model = Feedback
     extra = 0
-    fields = ["kind", "source", "value", "scale", "normalized_score", "labels", "text", "event", "timestamp"]
-    readonly_fields = fields
+    readonly_fields = (
+        "kind",
+        "source",
+        "value",
+        "scale",
+        "normalized_score",
+        "labels",
+        "text",
+        "event",
+        "timestamp",
+    )
+    fields = readonly_fields
     can_delete = False
     show_change_link = True
 
 
 @admin.register(Interaction)
 class InteractionAdmin(LeadScopedAdmin):
-    list_display = ["request_id", "project", "timestamp", "model", "model_version", "prompt_template"]
+    list_display = [
+        "request_id",
+        "project",
+        "timestamp",
+        "model",
+        "model_version",
+        "prompt_template",
+    ]
     list_filter = ["project", "model", "model_version", "prompt_template"]
     search_fields = ["request_id", "session_id"]
     date_hierarchy = "timestamp"
@@ -112,7 +133,15 @@ class InteractionAdmin(LeadScopedAdmin):
 
 @admin.register(Feedback)
 class FeedbackAdmin(LeadScopedAdmin):
-    list_display = ["request_id", "project", "kind", "source", "normalized_score", "event", "timestamp"]
+    list_display = [
+        "request_id",
+        "project",
+        "kind",
+        "source",
+        "normalized_score",
+        "event",
+        "timestamp",
+    ]
     list_filter = ["project", "kind", "source", "scale", "event"]
     search_fields = ["request_id"]
     raw_id_fields = ["interaction"]

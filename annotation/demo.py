@@ -10,6 +10,7 @@ from annotation.schemas.ingestion import (
     CommentIn,
     CorrectionIn,
     FeedbackIn,
+    ImplicitEventIn,
     ImplicitIn,
     InteractionIn,
     LabelIn,
@@ -84,11 +85,17 @@ BAD_RESPONSES = [
     '{"answer": "reset your password", "steps": [',
 ]
 
-MODELS = [("nimbus-large", "2026-10-01"), ("nimbus-large", "2026-11-15"), ("nimbus-small", "2026-09-20")]
+MODELS = [
+    ("nimbus-large", "2026-10-01"),
+    ("nimbus-large", "2026-11-15"),
+    ("nimbus-small", "2026-09-20"),
+]
 LOCALES = ["en-US", "en-GB", "en-IE", "en-AU"]
 
 
-def generate(count: int, *, seed: int = 7, now: datetime) -> Iterator[tuple[InteractionIn, list[FeedbackIn]]]:
+def generate(
+    count: int, *, seed: int = 7, now: datetime
+) -> Iterator[tuple[InteractionIn, list[FeedbackIn]]]:
     """Yield `count` interactions over the last 14 days with the feedback real users would give."""
     rng = random.Random(seed)
     for n in range(count):
@@ -106,10 +113,15 @@ def generate(count: int, *, seed: int = 7, now: datetime) -> Iterator[tuple[Inte
             model_version=version,
             prompt_template="support_answer",
             prompt_template_version=rng.choice(["3", "4"]),
-            messages=[Message(role="system", content=SYSTEM_PROMPT), Message(role="user", content=question)],
+            messages=[
+                Message(role="system", content=SYSTEM_PROMPT),
+                Message(role="user", content=question),
+            ],
             response=response,
             retrieved_context=[
-                RetrievedDocument(id=doc_id, text=doc_text, score=round(rng.uniform(0.6, 0.95), 2), source="kb")
+                RetrievedDocument(
+                    id=doc_id, text=doc_text, score=round(rng.uniform(0.6, 0.95), 2), source="kb"
+                )
             ],
             user_id=f"user-{rng.randint(1, 400)}",
             session_id=f"s-{rng.randint(1, 900)}",
@@ -119,7 +131,10 @@ def generate(count: int, *, seed: int = 7, now: datetime) -> Iterator[tuple[Inte
             tokens_in=rng.randint(180, 420),
             tokens_out=max(1, len(response) // 4),
             cost=round(rng.uniform(0.0004, 0.003), 5),
-            metadata={"locale": rng.choice(LOCALES), "channel": rng.choice(["web", "ios", "android"])},
+            metadata={
+                "locale": rng.choice(LOCALES),
+                "channel": rng.choice(["web", "ios", "android"]),
+            },
         )
         yield interaction, list(_feedback(rng, request_id, bad, good, when))
 
@@ -130,14 +145,18 @@ def _feedback(
     later = when + timedelta(seconds=rng.randint(5, 600))
     if rng.random() < 0.45:
         thumbs_up = rng.random() < (0.2 if bad else 0.85)
-        yield RatingIn(request_id=request_id, value=1 if thumbs_up else 0, scale="thumbs", timestamp=later)
+        yield RatingIn(
+            request_id=request_id, value=1 if thumbs_up else 0, scale="thumbs", timestamp=later
+        )
     if rng.random() < 0.15:
         stars = rng.choice([1, 2, 2, 3]) if bad else rng.choice([3, 4, 5, 5])
         yield RatingIn(request_id=request_id, value=stars, scale="stars5", timestamp=later)
     if bad and rng.random() < 0.35:
         yield LabelIn(
             request_id=request_id,
-            labels=rng.sample(["incorrect", "unhelpful", "unsafe", "off_topic"], k=rng.randint(1, 2)),
+            labels=rng.sample(
+                ["incorrect", "unhelpful", "unsafe", "off_topic"], k=rng.randint(1, 2)
+            ),
             timestamp=later,
         )
     if bad and rng.random() < 0.12:
@@ -148,10 +167,12 @@ def _feedback(
         )
         yield CommentIn(request_id=request_id, text=text, timestamp=later)
     if rng.random() < 0.5:
-        if bad:
-            event = rng.choice(["rephrased", "regenerated", "abandoned", "dwell"])
-        else:
-            event = rng.choice(["copy", "click", "task_completed", "dwell"])
+        events: list[ImplicitEventIn] = (
+            ["rephrased", "regenerated", "abandoned", "dwell"]
+            if bad
+            else ["copy", "click", "task_completed", "dwell"]
+        )
+        event = rng.choice(events)
         yield ImplicitIn(
             request_id=request_id,
             event=event,

@@ -39,8 +39,9 @@ def parse_hh_dialogue(text: str) -> list[Message]:
     parts = _TURN.split("\n\n" + text.lstrip("\n"))
     messages: list[Message] = []
     for speaker, content in zip(parts[1::2], parts[2::2], strict=True):
-        role = "user" if speaker == "Human" else "assistant"
-        messages.append(Message(role=role, content=content.strip()))
+        messages.append(
+            Message(role="user" if speaker == "Human" else "assistant", content=content.strip())
+        )
     return messages
 
 

@@ -15,57 +15,84 @@ _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
 
-class Env:
-    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
-        self._environ = os.environ if environ is None else environ
+def _raw(name: str, environ: Mapping[str, str] | None) -> str | None:
+    value = (os.environ if environ is None else environ).get(name)
+    return None if value is None or value.strip() == "" else value
 
-    def str(self, name: str, default: str = "") -> str:
-        return self._environ.get(name, default)
 
-    def bool(self, name: str, default: bool = False) -> bool:
-        raw = self._environ.get(name)
-        if raw is None or raw == "":
-            return default
-        value = raw.strip().lower()
-        if value in _TRUE:
-            return True
-        if value in _FALSE:
-            return False
-        raise ImproperlyConfigured(f"{name} must be true or false, got {raw!r}")
+def env_str(name: str, default: str = "", *, environ: Mapping[str, str] | None = None) -> str:
+    raw = _raw(name, environ)
+    return default if raw is None else raw
 
-    def int(self, name: str, default: int, *, minimum: int | None = None) -> int:
-        raw = self._environ.get(name)
-        if raw is None or raw == "":
-            return default
-        try:
-            value = int(raw)
-        except ValueError:
-            raise ImproperlyConfigured(f"{name} must be a whole number, got {raw!r}") from None
-        if minimum is not None and value < minimum:
-            raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}")
-        return value
 
-    def float(self, name: str, default: float, *, minimum: float | None = None) -> float:
-        raw = self._environ.get(name)
-        if raw is None or raw == "":
-            return default
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
-        if minimum is not None and value < minimum:
-            raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}")
-        return value
+def env_bool(name: str, default: bool = False, *, environ: Mapping[str, str] | None = None) -> bool:
+    raw = _raw(name, environ)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, got {raw!r}")
 
-    def list(self, name: str, default: list[str] | None = None) -> list[str]:
-        raw = self._environ.get(name)
-        if raw is None or raw.strip() == "":
-            return list(default or [])
-        return [part.strip() for part in raw.split(",") if part.strip()]
 
-    def url(self, name: str, default: str = "", *, schemes: tuple[str, ...]) -> str:
-        raw = self._environ.get(name, default).strip()
-        if raw and raw.split("://", 1)[0] not in schemes:
-            allowed = ", ".join(f"{s}://" for s in schemes)
-            raise ImproperlyConfigured(f"{name} must start with one of {allowed}, got {raw!r}")
-        return raw
+def env_int(
+    name: str,
+    default: int,
+    *,
+    minimum: int | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> int:
+    raw = _raw(name, environ)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def env_float(
+    name: str,
+    default: float,
+    *,
+    minimum: float | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> float:
+    raw = _raw(name, environ)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def env_list(
+    name: str, default: list[str] | None = None, *, environ: Mapping[str, str] | None = None
+) -> list[str]:
+    raw = _raw(name, environ)
+    if raw is None:
+        return list(default or [])
+    return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def env_url(
+    name: str,
+    default: str = "",
+    *,
+    schemes: tuple[str, ...],
+    environ: Mapping[str, str] | None = None,
+) -> str:
+    raw = env_str(name, default, environ=environ).strip()
+    if raw and raw.split("://", 1)[0] not in schemes:
+        allowed = ", ".join(f"{s}://" for s in schemes)
+        raise ImproperlyConfigured(f"{name} must start with one of {allowed}, got {raw!r}")
+    return raw

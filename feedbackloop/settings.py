@@ -1,7 +1,7 @@
 """Settings for feedbackloop, every value read from the environment.
 
-The embedded defaults (SQLite, locmem cache, Celery eager) let `make demo` run with nothing installed;
-production sets DATABASE_URL, REDIS_URL and CELERY_BROKER_URL. `.env.example` lists every variable.
+The embedded defaults (SQLite, locmem cache, Celery eager) let `make demo` run with nothing
+installed; production sets DATABASE_URL, REDIS_URL and CELERY_BROKER_URL. `.env.example` lists every variable.
 """
 
 from __future__ import annotations
@@ -12,28 +12,28 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from feedbackloop.env import Env
+from feedbackloop.env import env_bool, env_int, env_list, env_str, env_url
 
-env = Env()
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-DEBUG = env.bool("DEBUG", False)
-SECRET_KEY = env.str("SECRET_KEY")
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "SECRET_KEY is not set. Set it to a long random string, or set DEBUG=true for development."
+            "SECRET_KEY is not set. Set it to a long random string, "
+            "or set DEBUG=true for development."
         )
     SECRET_KEY = "insecure-development-key-only-used-when-DEBUG-is-true"  # noqa: S105
 
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 # The keyed hash that pseudonymises end-user ids on ingest. Changing it breaks the link between
 # old and new pseudonyms, so production sets it explicitly instead of relying on SECRET_KEY.
-USER_ID_HASH_KEY = env.str("USER_ID_HASH_KEY") or hashlib.sha256(
-    f"user-id-hash:{SECRET_KEY}".encode()
-).hexdigest()
+USER_ID_HASH_KEY = (
+    env_str("USER_ID_HASH_KEY") or hashlib.sha256(f"user-id-hash:{SECRET_KEY}".encode()).hexdigest()
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -83,7 +83,7 @@ TEMPLATES = [
     },
 ]
 
-DATABASE_URL = env.url(
+DATABASE_URL = env_url(
     "DATABASE_URL",
     f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
     schemes=("sqlite", "postgres", "postgresql", "pgsql"),
@@ -91,19 +91,19 @@ DATABASE_URL = env.url(
 DATABASES = {
     "default": dj_database_url.parse(
         DATABASE_URL,
-        conn_max_age=env.int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
         conn_health_checks=True,
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = env.url("REDIS_URL", schemes=("redis", "rediss", "unix"))
+REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss", "unix"))
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", "feedbackloop"),
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "feedbackloop"),
         }
     }
 else:
@@ -120,39 +120,41 @@ LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = env.str("TIME_ZONE", "UTC")
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-MEDIA_ROOT = Path(env.str("MEDIA_ROOT", str(BASE_DIR / "media")))
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 MEDIA_URL = "/media/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
+        # The manifest (hashed names, needs `collectstatic`) is for production; tests and the
+        # demo serve files as they are.
         "BACKEND": (
-            "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if env_bool("STATIC_MANIFEST", not DEBUG)
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
 }
 
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", not DEBUG)
-CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", False) else None
+    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
 )
 
 # Ingestion bodies carry up to 1,000 interactions; the API enforces per-field limits itself.
-DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BYTES", 64 * 1024 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BYTES", 64 * 1024 * 1024, minimum=1024)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -169,9 +171,9 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "feedbackloop API",
     "DESCRIPTION": (
-        "Ingest LLM interactions and feedback, review them in queues, and export curated datasets. "
-        "Ingestion uses a project key (`Authorization: Bearer <key>`); everything else a user token "
-        "(`Authorization: Token <token>`) or the browser session."
+        "Ingest LLM interactions and feedback, review them in queues, and export curated "
+        "datasets. Ingestion uses a project key (`Authorization: Bearer <key>`); everything else "
+        "a user token (`Authorization: Token <token>`) or the browser session."
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -183,10 +185,10 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Celery: eager (tasks run inline) when no broker is configured, so the demo needs no Redis.
-CELERY_BROKER_URL = env.url(
+CELERY_BROKER_URL = env_url(
     "CELERY_BROKER_URL", schemes=("redis", "rediss", "amqp", "memory", "sqla+postgresql")
 )
-CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", REDIS_URL or "")
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", REDIS_URL or "")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
@@ -200,7 +202,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
     "drf_spectacular.hooks.postprocess_schema_enums",

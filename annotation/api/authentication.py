@@ -45,7 +45,9 @@ def _credential(request: Request, scheme: str) -> str | None:
     try:
         return header[1].decode()
     except UnicodeError:
-        raise exceptions.AuthenticationFailed("The credential contains invalid characters.") from None
+        raise exceptions.AuthenticationFailed(
+            "The credential contains invalid characters."
+        ) from None
 
 
 class ProjectKeyAuthentication(authentication.BaseAuthentication):

@@ -30,7 +30,7 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
 
-_MESSAGES = {
+_MESSAGES: dict[type[Exception], tuple[str, str]] = {
     exceptions.NotAuthenticated: (
         "not_authenticated",
         "Send credentials: 'Authorization: Bearer <project key>' for ingestion, "
@@ -41,8 +41,7 @@ _MESSAGES = {
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApiError):
-        response = Response(error_body(exc.error_code, exc.message, exc.details), exc.status_code)
-        return response
+        return Response(error_body(exc.error_code, exc.message, exc.details), exc.status_code)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

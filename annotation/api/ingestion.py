@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
-from drf_spectacular.utils import OpenApiExample, OpenApiRequest, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiRequest,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -32,7 +38,9 @@ class HasProjectKey(BasePermission):
 
 
 class RowErrorSerializer(serializers.Serializer):
-    index = serializers.IntegerField(allow_null=True, help_text="Position in `items`; null for one object.")
+    index = serializers.IntegerField(
+        allow_null=True, help_text="Position in `items`; null for one object."
+    )
     field = serializers.CharField(help_text="Dotted path of the field, e.g. messages[0].role.")
     message = serializers.CharField()
 
@@ -47,21 +55,28 @@ class ErrorEnvelopeSerializer(serializers.Serializer):
     error = ErrorSerializer()
 
 
-class InteractionsResultSerializer(serializers.Serializer):
-    created = serializers.IntegerField()
-    duplicates = serializers.ListField(
-        child=serializers.CharField(), help_text="request_ids already stored (nothing changed)."
-    )
-    errors = RowErrorSerializer(many=True)
-
-
-class FeedbackResultSerializer(serializers.Serializer):
-    created = serializers.IntegerField()
-    awaiting_interaction = serializers.ListField(
-        child=serializers.CharField(),
-        help_text="request_ids with no interaction yet; linked when it arrives.",
-    )
-    errors = RowErrorSerializer(many=True)
+# Built with inline_serializer because a field named `errors` would shadow Serializer.errors.
+InteractionsResultSerializer = inline_serializer(
+    "InteractionsResult",
+    {
+        "created": serializers.IntegerField(),
+        "duplicates": serializers.ListField(
+            child=serializers.CharField(), help_text="request_ids already stored (unchanged)."
+        ),
+        "errors": RowErrorSerializer(many=True),
+    },
+)
+FeedbackResultSerializer = inline_serializer(
+    "FeedbackResult",
+    {
+        "created": serializers.IntegerField(),
+        "awaiting_interaction": serializers.ListField(
+            child=serializers.CharField(),
+            help_text="request_ids with no interaction yet; linked when it arrives.",
+        ),
+        "errors": RowErrorSerializer(many=True),
+    },
+)
 
 
 def read_body(request: Request) -> bytes:
@@ -184,7 +199,11 @@ class InteractionsIngestView(APIView):
                     "created": 998,
                     "duplicates": ["req-1"],
                     "errors": [
-                        {"index": 3, "field": "messages[0].role", "message": "Invalid enum value 'bot'"}
+                        {
+                            "index": 3,
+                            "field": "messages[0].role",
+                            "message": "Invalid enum value 'bot'",
+                        }
                     ],
                 },
             )
@@ -222,17 +241,40 @@ class FeedbackIngestView(APIView):
                 examples=[
                     OpenApiExample(
                         "Thumbs down",
-                        value={"request_id": "req-123", "kind": "rating", "value": 0, "scale": "thumbs"},
+                        value={
+                            "request_id": "req-123",
+                            "kind": "rating",
+                            "value": 0,
+                            "scale": "thumbs",
+                        },
                     ),
                     OpenApiExample(
                         "A batch of mixed feedback",
                         value={
                             "items": [
-                                {"request_id": "req-123", "kind": "rating", "value": 2, "scale": "stars5"},
+                                {
+                                    "request_id": "req-123",
+                                    "kind": "rating",
+                                    "value": 2,
+                                    "scale": "stars5",
+                                },
                                 {"request_id": "req-123", "kind": "label", "labels": ["incorrect"]},
-                                {"request_id": "req-123", "kind": "correction", "text": "The answer is…"},
-                                {"request_id": "req-123", "kind": "comment", "text": "Ignored my question"},
-                                {"request_id": "req-123", "kind": "implicit", "event": "dwell", "value": 12.5},
+                                {
+                                    "request_id": "req-123",
+                                    "kind": "correction",
+                                    "text": "The answer is…",
+                                },
+                                {
+                                    "request_id": "req-123",
+                                    "kind": "comment",
+                                    "text": "Ignored my question",
+                                },
+                                {
+                                    "request_id": "req-123",
+                                    "kind": "implicit",
+                                    "event": "dwell",
+                                    "value": 12.5,
+                                },
                             ]
                         },
                     ),

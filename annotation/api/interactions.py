@@ -95,7 +95,9 @@ class InteractionDetailView(APIView):
         responses={
             200: InteractionOutSerializer,
             400: OpenApiResponse(ErrorEnvelopeSerializer, description="Ambiguous request_id."),
-            404: OpenApiResponse(ErrorEnvelopeSerializer, description="Not found in your projects."),
+            404: OpenApiResponse(
+                ErrorEnvelopeSerializer, description="Not found in your projects."
+            ),
         },
     )
     def get(self, request: Request, request_id: str) -> Response:

@@ -1,4 +1,10 @@
-from annotation.models.feedback import Feedback, FeedbackKind, FeedbackSource, ImplicitEvent, RatingScale
+from annotation.models.feedback import (
+    Feedback,
+    FeedbackKind,
+    FeedbackSource,
+    ImplicitEvent,
+    RatingScale,
+)
 from annotation.models.interaction import Interaction
 from annotation.models.project import ApiToken, Membership, Project, ProjectKey, Role
 

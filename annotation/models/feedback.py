@@ -30,7 +30,11 @@ class ImplicitEvent(models.TextChoices):
     REGENERATED = "regenerated"
 
 
-NEGATIVE_IMPLICIT_EVENTS = (ImplicitEvent.ABANDONED, ImplicitEvent.REPHRASED, ImplicitEvent.REGENERATED)
+NEGATIVE_IMPLICIT_EVENTS = (
+    ImplicitEvent.ABANDONED,
+    ImplicitEvent.REPHRASED,
+    ImplicitEvent.REGENERATED,
+)
 
 
 class FeedbackSource(models.TextChoices):
@@ -57,11 +61,15 @@ class Feedback(models.Model):
     )
     value = models.FloatField(null=True, blank=True, help_text="Raw rating or implicit value.")
     scale = models.CharField(max_length=16, choices=RatingScale.choices, blank=True)
-    normalized_score = models.FloatField(null=True, blank=True, help_text="Rating mapped to [0, 1].")
+    normalized_score = models.FloatField(
+        null=True, blank=True, help_text="Rating mapped to [0, 1]."
+    )
     labels = models.JSONField(default=list, blank=True)
     text = models.TextField(blank=True)
     event = models.CharField(max_length=32, choices=ImplicitEvent.choices, blank=True)
-    user_id = models.CharField(max_length=64, blank=True, help_text="Keyed hash of the app's user id.")
+    user_id = models.CharField(
+        max_length=64, blank=True, help_text="Keyed hash of the app's user id."
+    )
     metadata = models.JSONField(default=dict, blank=True)
     timestamp = models.DateTimeField()
     received_at = models.DateTimeField()

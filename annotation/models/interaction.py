@@ -22,7 +22,9 @@ class Interaction(models.Model):
     messages = models.JSONField(default=list)
     response = models.TextField(blank=True)
     retrieved_context = models.JSONField(default=list, blank=True)
-    user_id = models.CharField(max_length=64, blank=True, help_text="Keyed hash of the app's user id.")
+    user_id = models.CharField(
+        max_length=64, blank=True, help_text="Keyed hash of the app's user id."
+    )
     session_id = models.CharField(max_length=255, blank=True)
     experiment = models.CharField(max_length=255, blank=True)
     variant = models.CharField(max_length=255, blank=True)

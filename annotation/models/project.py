@@ -7,8 +7,16 @@ from django.core.validators import RegexValidator
 from django.db import models
 
 DEFAULT_TAXONOMY: list[dict[str, Any]] = [
-    {"name": "incorrect", "description": "Factually wrong or does not answer correctly.", "negative": True},
-    {"name": "unhelpful", "description": "Does not help the user reach their goal.", "negative": True},
+    {
+        "name": "incorrect",
+        "description": "Factually wrong or does not answer correctly.",
+        "negative": True,
+    },
+    {
+        "name": "unhelpful",
+        "description": "Does not help the user reach their goal.",
+        "negative": True,
+    },
     {"name": "unsafe", "description": "Harmful, toxic or leaks private data.", "negative": True},
     {"name": "off_topic", "description": "Not about what the user asked.", "negative": True},
 ]
@@ -82,7 +90,9 @@ class Membership(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["project", "user"], name="membership_unique_per_project")
+            models.UniqueConstraint(
+                fields=["project", "user"], name="membership_unique_per_project"
+            )
         ]
         ordering = ["project", "user"]
 

@@ -67,6 +67,10 @@ def field_and_message(error: msgspec.ValidationError | ValueError) -> tuple[str,
     return path, text
 
 
+def _not_utf8() -> BodyError:
+    return BodyError("invalid_encoding", "The body is not valid UTF-8; send UTF-8 encoded JSON.")
+
+
 def decode_rows(body: bytes, row_type: type[T]) -> DecodedBatch[T]:
     """Decode one object or `{"items": [...]}` into typed rows, collecting per-row errors."""
     if not body.strip():
@@ -74,7 +78,7 @@ def decode_rows(body: bytes, row_type: type[T]) -> DecodedBatch[T]:
     try:
         top = msgspec.json.decode(body, type=dict[str, msgspec.Raw])
     except UnicodeDecodeError:
-        raise BodyError("invalid_encoding", "The body is not valid UTF-8; send UTF-8 JSON.") from None
+        raise _not_utf8() from None
     except msgspec.ValidationError:
         raise BodyError(
             "invalid_body", 'The body must be a JSON object, or {"items": [...]} for a batch.'
@@ -109,6 +113,8 @@ def decode_rows(body: bytes, row_type: type[T]) -> DecodedBatch[T]:
     for index, raw in enumerate(raw_rows):
         try:
             rows.append((index, msgspec.json.decode(raw, type=row_type)))
+        except UnicodeDecodeError:
+            raise _not_utf8() from None
         except (msgspec.ValidationError, ValueError) as exc:
             field, message = field_and_message(exc)
             errors.append(RowError(index, field, message))
@@ -118,9 +124,13 @@ def decode_rows(body: bytes, row_type: type[T]) -> DecodedBatch[T]:
 def _decode_single(body: bytes, row_type: type[T]) -> DecodedBatch[T]:
     try:
         row = msgspec.json.decode(body, type=row_type)
+    except UnicodeDecodeError:
+        raise _not_utf8() from None
     except (msgspec.ValidationError, ValueError) as exc:
         field, message = field_and_message(exc)
-        return DecodedBatch(rows=[], errors=[RowError(None, field, message)], is_batch=False, size=1)
+        return DecodedBatch(
+            rows=[], errors=[RowError(None, field, message)], is_batch=False, size=1
+        )
     return DecodedBatch(rows=[(0, row)], errors=[], is_batch=False, size=1)
 
 

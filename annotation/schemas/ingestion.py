@@ -42,7 +42,7 @@ def check_metadata_size(metadata: dict[str, Any]) -> None:
         )
 
 
-class Message(msgspec.Struct, forbid_unknown_fields=True):
+class Message(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     role: Role
     content: Text
     name: Short | None = None
@@ -127,9 +127,13 @@ class RatingIn(_FeedbackBase, tag="rating"):
                 f"a thumbs rating is 0 (down) or 1 (up), got {self.value:g} - at `$.value`"
             )
         if self.scale == "stars5" and (self.value not in (1, 2, 3, 4, 5)):
-            raise ValueError(f"a stars5 rating is a whole number 1-5, got {self.value:g} - at `$.value`")
+            raise ValueError(
+                f"a stars5 rating is a whole number 1-5, got {self.value:g} - at `$.value`"
+            )
         if self.scale == "score10" and not 0 <= self.value <= 10:
-            raise ValueError(f"a score10 rating is between 0 and 10, got {self.value:g} - at `$.value`")
+            raise ValueError(
+                f"a score10 rating is between 0 and 10, got {self.value:g} - at `$.value`"
+            )
 
     def normalized(self) -> float:
         if self.scale == "stars5":

@@ -13,4 +13,6 @@ def interactions_with_feedback() -> QuerySet[Interaction]:
 
 def interaction_find(*, projects: QuerySet[Project], request_id: str) -> list[Interaction]:
     """The interactions with `request_id` in any of `projects`, with their feedback."""
-    return list(interactions_with_feedback().filter(project__in=projects, request_id=request_id)[:2])
+    return list(
+        interactions_with_feedback().filter(project__in=projects, request_id=request_id)[:2]
+    )

@@ -2,14 +2,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 
 from annotation.models import Membership, Project, Role
 
 
 def projects_for_user(
-    user: AbstractBaseUser | AnonymousUser, *, roles: Iterable[Role] | None = None
+    user: User | AnonymousUser, *, roles: Iterable[Role] | None = None
 ) -> QuerySet[Project]:
     """Projects the user belongs to, optionally only those where they hold one of `roles`."""
     if not user.is_authenticated:
@@ -20,8 +20,10 @@ def projects_for_user(
     return Project.objects.filter(pk__in=memberships.values("project_id"))
 
 
-def membership_role(user: AbstractBaseUser | AnonymousUser, project: Project) -> Role | None:
+def membership_role(user: User | AnonymousUser, project: Project) -> Role | None:
     if not user.is_authenticated:
         return None
-    role = Membership.objects.filter(user=user, project=project).values_list("role", flat=True).first()
+    role = (
+        Membership.objects.filter(user=user, project=project).values_list("role", flat=True).first()
+    )
     return Role(role) if role else None

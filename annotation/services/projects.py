@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from annotation.models import ApiToken, Membership, Project, ProjectKey, Role
@@ -42,7 +42,7 @@ def project_create(*, name: str, description: str = "") -> Created:
     return project_key_create(project=project)
 
 
-def api_token_create(*, user: AbstractBaseUser, name: str = "default") -> Created:
+def api_token_create(*, user: User, name: str = "default") -> Created:
     """Create an API token for `user`; returns the token once."""
     raw, prefix = new_secret(USER_TOKEN_PREFIX)
     token = ApiToken.objects.create(user=user, name=name, prefix=prefix, key_hash=hash_secret(raw))

@@ -13,7 +13,7 @@ import secrets
 from django.conf import settings
 
 PROJECT_KEY_PREFIX = "flk"
-USER_TOKEN_PREFIX = "flt"
+USER_TOKEN_PREFIX = "flt"  # noqa: S105 (a name prefix, not a secret)
 
 
 def hash_secret(raw: str) -> str:

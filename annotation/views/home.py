@@ -9,6 +9,4 @@ from annotation.selectors.overview import project_overview
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(
-        request, "annotation/home.html", {"projects": project_overview(request.user)}
-    )
+    return render(request, "annotation/home.html", {"projects": project_overview(request.user)})

@@ -32,7 +32,9 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=7)
 
     @transaction.atomic
-    def handle(self, *args: Any, interactions: int, password: str | None, seed: int, **options: Any) -> None:
+    def handle(
+        self, *args: Any, interactions: int, password: str | None, seed: int, **options: Any
+    ) -> None:
         password = password or f"demo-{secrets.token_hex(4)}"
         project = Project.objects.filter(name=PROJECT).first()
         if project is None:
@@ -41,7 +43,9 @@ class Command(BaseCommand):
         else:
             key = project_key_create(project=project, name="demo").secret
         tokens = {
-            username: member_upsert(username=username, project=project, role=role, password=password).secret
+            username: member_upsert(
+                username=username, project=project, role=role, password=password
+            ).secret
             for username, role in PEOPLE
         }
         admin, _ = get_user_model().objects.get_or_create(username="admin")

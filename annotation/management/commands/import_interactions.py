@@ -67,19 +67,21 @@ class Command(BaseCommand):
         totals["duplicates"] += len(result.duplicates)
         # Feedback of an interaction already present was imported with it before.
         duplicates = set(result.duplicates)
-        rows: list[tuple[int, FeedbackIn]] = [
+        pending = [
             (parsed.line, item)
             for parsed in batch
             if parsed.interaction and parsed.interaction.request_id not in duplicates
             for item in parsed.feedback
         ]
+        rows: list[tuple[int, FeedbackIn]] = [(i, item) for i, (_, item) in enumerate(pending)]
         checked = feedback_check_taxonomy(
             project=project,
             batch=DecodedBatch(rows=rows, errors=[], is_batch=True, size=len(rows)),
         )
         for error in checked.errors:
             totals["errors"] += 1
-            self.stderr.write(f"line {error.index}: feedback {error.field}: {error.message}")
+            line = pending[error.index or 0][0]
+            self.stderr.write(f"line {line}: feedback {error.field}: {error.message}")
         totals["feedback"] += feedback_ingest(
             project=project, items=[item for _, item in checked.rows]
         ).created

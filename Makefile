@@ -1,0 +1,46 @@
+# feedbackloop: `make demo` runs it with embedded defaults; `make test` runs the whole suite
+# against PostgreSQL and Redis on their standard local ports.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+PG_URL ?= postgres://postgres@127.0.0.1:5432/feedbackloop
+TEST_ENV := DATABASE_URL=$(PG_URL) \
+	REDIS_URL=redis://127.0.0.1:6379/15 \
+	CELERY_BROKER_URL=redis://127.0.0.1:6379/14 \
+	CELERY_RESULT_BACKEND=redis://127.0.0.1:6379/14 \
+	SECRET_KEY=test-secret-key-not-for-production-0123456789 \
+	USER_ID_HASH_KEY=test-user-id-hash-key \
+	STATIC_MANIFEST=false DEBUG=false ALLOWED_HOSTS=testserver,127.0.0.1,localhost
+DEMO_ENV := DEBUG=true
+
+.PHONY: demo test lint install bench-ingest clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(DEMO_ENV) $(BIN)/python manage.py migrate --noinput
+	$(DEMO_ENV) $(BIN)/python manage.py demo
+	$(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+test: $(STAMP)
+	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DEBUG=true $(BIN)/mypy annotation feedbackloop
+	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
+
+bench-ingest: $(STAMP)
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles media artifacts
