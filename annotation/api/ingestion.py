@@ -22,7 +22,12 @@ from annotation.api.authentication import ProjectClient, ProjectKeyAuthenticatio
 from annotation.api.errors import ApiError
 from annotation.api.openapi import FEEDBACK_REQUEST, INTERACTION_REQUEST
 from annotation.schemas.decoding import BodyError, DecodedBatch, decode_rows, errors_as_dicts
-from annotation.schemas.ingestion import FeedbackIn, InteractionIn
+from annotation.schemas.ingestion import (
+    FeedbackBatch,
+    FeedbackIn,
+    InteractionBatch,
+    InteractionIn,
+)
 from annotation.services.ingestion import (
     feedback_check_taxonomy,
     feedback_ingest,
@@ -97,9 +102,9 @@ def read_body(request: Request) -> bytes:
         ) from None
 
 
-def decode_or_raise(body: bytes, row_type: Any) -> DecodedBatch[Any]:
+def decode_or_raise(body: bytes, row_type: Any, batch_type: Any) -> DecodedBatch[Any]:
     try:
-        return decode_rows(body, row_type)
+        return decode_rows(body, row_type, batch_type)
     except BodyError as exc:
         raise ApiError(exc.code, exc.message, details=exc.details) from None
 
@@ -211,7 +216,7 @@ class InteractionsIngestView(APIView):
     )
     def post(self, request: Request) -> Response:
         client: ProjectClient = request.user  # type: ignore[assignment]
-        batch = decode_or_raise(read_body(request), InteractionIn)
+        batch = decode_or_raise(read_body(request), InteractionIn, InteractionBatch)
         if not batch.rows:
             raise invalid_rows_error(batch)
         result = interactions_ingest(project=client.project, items=[row for _, row in batch.rows])
@@ -285,7 +290,7 @@ class FeedbackIngestView(APIView):
     )
     def post(self, request: Request) -> Response:
         client: ProjectClient = request.user  # type: ignore[assignment]
-        batch = decode_or_raise(read_body(request), FeedbackIn)
+        batch = decode_or_raise(read_body(request), FeedbackIn, FeedbackBatch)
         batch = feedback_check_taxonomy(project=client.project, batch=batch)
         if not batch.rows:
             raise invalid_rows_error(batch)

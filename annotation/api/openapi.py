@@ -6,25 +6,11 @@ request schemas come from `msgspec.json.schema_components` and are merged into t
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 
-from annotation.schemas.decoding import MAX_BATCH_ITEMS
-from annotation.schemas.ingestion import FeedbackIn, InteractionIn
-
-
-class InteractionBatch(msgspec.Struct):
-    """Up to 1,000 interactions; each is validated on its own and errors are reported by index."""
-
-    items: Annotated[list[InteractionIn], msgspec.Meta(min_length=1, max_length=MAX_BATCH_ITEMS)]
-
-
-class FeedbackBatch(msgspec.Struct):
-    """Up to 1,000 feedback objects; each is validated on its own and errors reported by index."""
-
-    items: Annotated[list[FeedbackIn], msgspec.Meta(min_length=1, max_length=MAX_BATCH_ITEMS)]
-
+from annotation.schemas.ingestion import FeedbackBatch, FeedbackIn, InteractionBatch, InteractionIn
 
 _REF = "#/components/schemas/{name}"
 (_interaction, _interaction_batch, _feedback, _feedback_batch), COMPONENTS = (

@@ -50,10 +50,24 @@ class Feedback(models.Model):
     sent first is never dropped.
     """
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="feedback")
+    # Like Interaction: no per-row foreign-key triggers on this hot table; Django cascades deletes,
+    # and the composite indexes below serve the look-ups.
+    project = models.ForeignKey(
+        Project,
+        on_delete=models.CASCADE,
+        related_name="feedback",
+        db_constraint=False,
+        db_index=False,
+    )
     request_id = models.CharField(max_length=255)
     interaction = models.ForeignKey(
-        Interaction, on_delete=models.CASCADE, related_name="feedback", null=True, blank=True
+        Interaction,
+        on_delete=models.CASCADE,
+        related_name="feedback",
+        null=True,
+        blank=True,
+        db_constraint=False,
+        db_index=False,
     )
     kind = models.CharField(max_length=16, choices=FeedbackKind.choices)
     source = models.CharField(
@@ -84,6 +98,12 @@ class Feedback(models.Model):
                 condition=models.Q(kind="rating"),
             ),
             models.Index(fields=["project", "timestamp"], name="feedback_project_time"),
+            # Feedback still waiting for its interaction: a small set, probed on every ingest.
+            models.Index(
+                fields=["project", "request_id"],
+                name="feedback_unlinked",
+                condition=models.Q(interaction__isnull=True),
+            ),
         ]
         ordering = ["timestamp"]
 

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+MAX_BATCH_ITEMS = 1000
 MAX_TEXT_CHARS = 1_000_000
 MAX_SHORT_CHARS = 255
 MAX_MESSAGES = 1000
@@ -177,3 +178,15 @@ class ImplicitIn(_FeedbackBase, tag="implicit"):
 
 
 FeedbackIn = RatingIn | LabelIn | CorrectionIn | CommentIn | ImplicitIn
+
+
+class InteractionBatch(msgspec.Struct, forbid_unknown_fields=True):
+    """Up to 1,000 interactions; each is validated on its own and errors are reported by index."""
+
+    items: Annotated[list[InteractionIn], msgspec.Meta(min_length=1, max_length=MAX_BATCH_ITEMS)]
+
+
+class FeedbackBatch(msgspec.Struct, forbid_unknown_fields=True):
+    """Up to 1,000 feedback objects; each is validated on its own and errors reported by index."""
+
+    items: Annotated[list[FeedbackIn], msgspec.Meta(min_length=1, max_length=MAX_BATCH_ITEMS)]

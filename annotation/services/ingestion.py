@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from annotation.models import Feedback, Interaction, Project
@@ -67,7 +67,7 @@ _JSON_COLUMNS = {"messages", "retrieved_context", "metadata", "labels"}
 @dataclass
 class InteractionsResult:
     created: int = 0
-    created_ids: list[int] = field(default_factory=list)
+    created_request_ids: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
     linked_feedback: int = 0
 
@@ -165,33 +165,63 @@ def interactions_ingest(
         created = _insert_interactions_postgres(rows)
     else:
         created = _insert_interactions_orm(project, items, rows)
-    result = InteractionsResult(created=len(created), created_ids=list(created.values()))
-    fresh = dict(created)
+    result = InteractionsResult(created=len(created), created_request_ids=created)
+    fresh = set(created)
     for item in items:
-        if fresh.pop(item.request_id, None) is None:
+        if item.request_id in fresh:
+            fresh.discard(item.request_id)
+        else:
             result.duplicates.append(item.request_id)
     if created:
-        result.linked_feedback = _link_waiting_feedback(project, list(created))
+        result.linked_feedback = _link_waiting_feedback(project, created)
     return result
 
 
-def _insert_interactions_postgres(rows: Sequence[tuple[Any, ...]]) -> dict[str, int]:
+def _insert_interactions_postgres(rows: Sequence[tuple[Any, ...]]) -> list[str]:
+    """COPY the batch straight into the table, assuming its request_ids are new.
+
+    They almost always are. When one is already stored (a client retrying, or a concurrent request
+    with the same id) the COPY fails on the unique constraint, rolls back to its savepoint, and the
+    batch takes the staging path, which skips stored ids with ON CONFLICT DO NOTHING.
+    """
+    unique: dict[str, tuple[Any, ...]] = {}
+    for row in rows:
+        unique.setdefault(row[1], row)
+    table = Interaction._meta.db_table
+    try:
+        # The raw psycopg cursor bypasses Django's error translation; restore it for the COPY.
+        with (
+            transaction.atomic(),
+            connection.wrap_database_errors,
+            connection.cursor() as cursor,
+            cursor.cursor.copy(
+                f"COPY {table} ({', '.join(INTERACTION_COLUMNS)}) FROM STDIN"
+            ) as copy,
+        ):
+            for row in unique.values():
+                copy.write_row(row)
+    except IntegrityError:
+        return _insert_interactions_staged(list(unique.values()))
+    return list(unique)
+
+
+def _insert_interactions_staged(rows: Sequence[tuple[Any, ...]]) -> list[str]:
     table = Interaction._meta.db_table
     cols = ", ".join(INTERACTION_COLUMNS)
     _copy_rows(table, "ingest_interaction", INTERACTION_COLUMNS, rows)
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({cols}) SELECT {cols} FROM ingest_interaction "  # noqa: S608
-            "ON CONFLICT (project_id, request_id) DO NOTHING RETURNING request_id, id"
+            "ON CONFLICT (project_id, request_id) DO NOTHING RETURNING request_id"
         )
-        created = dict(cursor.fetchall())
+        created = [request_id for (request_id,) in cursor.fetchall()]
         cursor.execute("TRUNCATE ingest_interaction")
     return created
 
 
 def _insert_interactions_orm(
     project: Project, items: Sequence[InteractionIn], rows: Sequence[tuple[Any, ...]]
-) -> dict[str, int]:
+) -> list[str]:
     request_ids = {item.request_id for item in items}
     existing = set(
         Interaction.objects.filter(project=project, request_id__in=request_ids).values_list(
@@ -207,15 +237,15 @@ def _insert_interactions_orm(
             values[column] = msgspec.json.decode(values[column])
         new[values["request_id"]] = Interaction(**values)
     Interaction.objects.bulk_create(new.values())
-    return dict(
-        Interaction.objects.filter(project=project, request_id__in=new).values_list(
-            "request_id", "id"
-        )
-    )
+    return list(new)
 
 
 def _link_waiting_feedback(project: Project, request_ids: list[str]) -> int:
     """Point feedback that arrived before its interaction at the interaction now stored."""
+    waiting = Feedback.objects.filter(project=project, interaction__isnull=True)
+    # Answered from a small partial index; almost always false, which saves the join below.
+    if not waiting.exists():
+        return 0
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
@@ -232,10 +262,8 @@ def _link_waiting_feedback(project: Project, request_ids: list[str]) -> int:
             "request_id", "id"
         )
     )
-    waiting = Feedback.objects.filter(
-        project=project, interaction__isnull=True, request_id__in=request_ids
-    )
     linked = 0
+    waiting = waiting.filter(request_id__in=request_ids)
     for request_id in waiting.values_list("request_id", flat=True).distinct():
         linked += Feedback.objects.filter(
             project=project, interaction__isnull=True, request_id=request_id
@@ -300,21 +328,21 @@ def feedback_ingest(
 
 
 def _insert_feedback_postgres(project: Project, rows: Sequence[tuple[Any, ...]]) -> list[str]:
+    """Resolve the interactions of the batch with one index probe, then COPY the rows in."""
     table = Feedback._meta.db_table
-    cols = ", ".join(FEEDBACK_COLUMNS)
-    staged = ", ".join(f"s.{c}" for c in FEEDBACK_COLUMNS)
-    _copy_rows(table, "ingest_feedback", FEEDBACK_COLUMNS, rows)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} ({cols}, interaction_id) "  # noqa: S608
-            f"SELECT {staged}, i.id FROM ingest_feedback s "
-            f"LEFT JOIN {Interaction._meta.db_table} i "
-            "ON i.project_id = s.project_id AND i.request_id = s.request_id "
-            "RETURNING CASE WHEN interaction_id IS NULL THEN request_id END"
+            f"SELECT request_id, id FROM {Interaction._meta.db_table} "  # noqa: S608
+            "WHERE project_id = %s AND request_id = ANY(%s)",
+            [project.pk, list({row[1] for row in rows})],
         )
-        unlinked = [request_id for (request_id,) in cursor.fetchall() if request_id is not None]
-        cursor.execute("TRUNCATE ingest_feedback")
-    return unlinked
+        ids = dict(cursor.fetchall())
+        with cursor.cursor.copy(
+            f"COPY {table} ({', '.join(FEEDBACK_COLUMNS)}, interaction_id) FROM STDIN"
+        ) as copy:
+            for row in rows:
+                copy.write_row((*row, ids.get(row[1])))
+    return [row[1] for row in rows if row[1] not in ids]
 
 
 def _insert_feedback_orm(project: Project, rows: Sequence[tuple[Any, ...]]) -> list[str]:

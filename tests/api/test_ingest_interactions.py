@@ -285,3 +285,17 @@ def test_a_revoked_key_is_refused(keyed_project: KeyedProject, ingest_client: AP
     keyed_project.project.keys.update(revoked_at=timezone.now())
 
     assert post(ingest_client, interaction()).status_code == 401
+
+
+def test_a_batch_mixing_stored_and_new_ids_stores_only_the_new(ingest_client: APIClient) -> None:
+    post(ingest_client, {"items": [interaction("a", response="old"), interaction("b")]})
+
+    response = post(
+        ingest_client,
+        {"items": [interaction("c"), interaction("a", response="new"), interaction("d")]},
+    )
+
+    assert response.status_code == 201
+    assert response.json() == {"created": 2, "duplicates": ["a"], "errors": []}
+    assert Interaction.objects.get(request_id="a").response == "old"
+    assert Interaction.objects.count() == 4

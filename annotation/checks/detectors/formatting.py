@@ -18,6 +18,7 @@ from jsonschema.exceptions import SchemaError, best_match
 from jsonschema.validators import validator_for
 
 from annotation.checks.detectors import language as lang_detect
+from annotation.checks.detectors.phrases import compile_phrases, find_phrases
 from annotation.checks.detectors.spans import Span
 
 
@@ -143,39 +144,19 @@ DEFAULT_REFUSAL_PHRASES: tuple[str, ...] = (
     "I'm not able to",
     "I must decline",
 )
-_APOSTROPHES = "'\u2019\u2018\u02bc`"
-_APOSTROPHE_RE = re.compile(f"[{_APOSTROPHES}]")
-_APOSTROPHE_CLASS = f"[{_APOSTROPHES}]"
 
 
 def check_refusal(response: str, phrases: Iterable[str] | None = None) -> list[FormatIssue]:
     """``refusal`` with one span per refusal phrase found (case-insensitive;
     typographic and straight apostrophes are interchangeable)."""
-    terms = DEFAULT_REFUSAL_PHRASES if phrases is None else tuple(phrases)
-    pattern = _refusal_pattern(terms)
+    pattern = compile_phrases(DEFAULT_REFUSAL_PHRASES if phrases is None else tuple(phrases))
     if pattern is None:
         return []
-    spans = tuple(Span(m.start(), m.end(), "refusal") for m in pattern.finditer(response))
+    spans = tuple(find_phrases(pattern, response, "refusal"))
     if not spans:
         return []
     first = response[spans[0].start : spans[0].end]
     return [FormatIssue("refusal", f"The response looks like a refusal: {first!r}.", spans)]
-
-
-@functools.lru_cache(maxsize=64)
-def _refusal_pattern(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
-    alternatives = sorted({_phrase_regex(p) for p in phrases if p.strip()}, key=len, reverse=True)
-    if not alternatives:
-        return None
-    return re.compile(rf"(?<!\w)(?:{'|'.join(alternatives)})(?!\w)", re.IGNORECASE)
-
-
-def _phrase_regex(phrase: str) -> str:
-    words = [
-        _APOSTROPHE_RE.sub(_APOSTROPHE_CLASS, re.escape(w.rstrip(","))) for w in phrase.split()
-    ]
-    # Commas are optional, so "I'm sorry but I can't" matches too.
-    return r",?\s+".join(words)
 
 
 def check_truncated(metadata: Mapping[str, object]) -> list[FormatIssue]:

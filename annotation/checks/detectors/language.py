@@ -8,6 +8,7 @@ It only answers when it is confident; ``None`` means "don't know", never
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import dataclass
 
 MIN_LETTERS = 20
@@ -96,18 +97,26 @@ _STOPWORDS: dict[str, str] = {
 STOPWORD_LANGUAGES = frozenset(_STOPWORDS)
 
 
-def _word_weights() -> dict[str, dict[str, float]]:
+def _word_weights() -> dict[str, tuple[float, ...]]:
     # A word shared by k languages counts 1/k for each, so shared function
     # words ("de", "la", "in") barely move the scores and distinctive ones decide.
-    owners: dict[str, list[str]] = {}
+    owners: dict[str, set[str]] = {}
     for lang, words in _STOPWORDS.items():
-        for word in set(words.split()):
-            owners.setdefault(word, []).append(lang)
-    return {w: {lang: 1 / len(langs) for lang in langs} for w, langs in owners.items()}
+        for word in words.split():
+            owners.setdefault(word, set()).add(lang)
+    return {
+        word: tuple(1 / len(langs) if lang in langs else 0.0 for lang in _LANGUAGES)
+        for word, langs in owners.items()
+    }
 
 
+_LANGUAGES = tuple(_STOPWORDS)
 _WEIGHTS = _word_weights()
 _WORD_RE = re.compile(r"[^\W\d_]+")
+# ASCII text is split into words with C-speed str methods instead of a regex.
+_ASCII_NON_LETTERS = str.maketrans(
+    dict.fromkeys(string.punctuation + string.digits + string.whitespace, " ")
+)
 # Stopword share of all words needed to name a language, and how far ahead of
 # the runner-up it must be.
 _MIN_SHARE = 0.12
@@ -124,11 +133,17 @@ class Detection:
 
 def detect(text: str) -> Detection | None:
     """Guess the script and, for Latin text, the language; ``None`` when unsure."""
-    words = _WORD_RE.findall(text.lower())
-    letters = sum(map(len, words))
+    is_ascii = text.isascii()
+    if is_ascii:
+        spaced = text.lower().translate(_ASCII_NON_LETTERS)
+        letters = len(spaced) - spaced.count(" ")
+        words = spaced.split()
+    else:
+        words = _WORD_RE.findall(text.lower())
+        letters = sum(map(len, words))
     if letters < MIN_LETTERS:
         return None
-    script = "Latin" if text.isascii() else _dominant_script(text)
+    script = "Latin" if is_ascii else _dominant_script(text)
     if script is None:
         return None
     if script != "Latin":
@@ -155,14 +170,11 @@ def _dominant_script(text: str) -> str | None:
 
 
 def _latin_language(words: list[str]) -> tuple[str | None, float]:
-    scores = dict.fromkeys(_STOPWORDS, 0.0)
-    for word in words:
-        weights = _WEIGHTS.get(word)
-        if weights:
-            for lang, weight in weights.items():
-                scores[lang] += weight
-    ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
-    (best, top), (_, second) = ranked[0], ranked[1]
+    vectors = list(filter(None, map(_WEIGHTS.get, words)))
+    if not vectors:
+        return None, 0.0
+    scores = sorted(zip(map(sum, zip(*vectors)), _LANGUAGES), reverse=True)
+    (top, best), (second, _) = scores[0], scores[1]
     share = top / len(words)
     if share < _MIN_SHARE or top < _MIN_LEAD * second:
         return None, share

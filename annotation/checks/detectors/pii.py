@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 
 from annotation.checks.detectors.credentials import find_secrets
 from annotation.checks.detectors.numbers import (
+    digit_runs,
     find_ibans,
     find_payment_cards,
     find_phones,
@@ -30,19 +31,26 @@ _PRIORITY = {kind: rank for rank, kind in enumerate(PII_KINDS)}
 
 # Linear-time: the local part cannot start with ".", and every repetition of
 # the domain group must consume a "." so the groups cannot trade characters.
+# Linear-time: the local part cannot start with ".", and every repetition of
+# the domain group must consume a "." so the groups cannot trade characters.
 _EMAIL_RE = re.compile(
-    r"(?<![A-Za-z0-9._%+\-])"
-    r"[A-Za-z0-9_%+\-][A-Za-z0-9._%+\-]{0,63}"
+    r"[A-Za-z0-9_%+\-](?<![A-Za-z0-9._%+\-][A-Za-z0-9_%+\-])[A-Za-z0-9._%+\-]{0,63}"
     r"@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?"
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)*"
     r"\.[A-Za-z]{2,63}(?![A-Za-z0-9\-])"
 )
-# "(?!\.\d)" rejects the first four parts of a longer dotted version string.
-_IPV4_RE = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)")
+# Each pattern starts with a character class and checks what precedes it with
+# a lookbehind placed after that class, so the regex engine can skip quickly
+# to candidate characters. "(?!\.[0-9])" rejects the first four parts of a
+# longer dotted version string.
+_IPV4_RE = re.compile(
+    r"[0-9](?<![\w.][0-9])[0-9]{0,2}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?![\w]|\.[0-9])"
+)
+_IPV6_HINT_RE = re.compile(r":[0-9A-Fa-f]{0,4}:")
 _IPV6_RE = re.compile(
     r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}"
-    r"(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{1,4})?"
-    r"(?![\w:]|\.\d)"
+    r"(?:[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9A-Fa-f]{1,4})?"
+    r"(?![\w:]|\.[0-9])"
 )
 _HEX_RE = re.compile(r"[0-9A-Fa-f]")
 
@@ -64,21 +72,23 @@ def find_pii(
     if unknown:
         raise ValueError(f"unknown PII kinds: {', '.join(sorted(unknown))}")
 
-    finders: dict[str, Callable[[str], list[Span]]] = {
-        "secret": find_secrets,
-        "email": find_emails,
-        "iban": find_ibans,
-        "payment_card": find_payment_cards,
-        "ssn": find_ssns,
-        "ip_address": find_ip_addresses,
-        "phone": lambda t: find_phones(t, default_region),
-    }
-    has_digit = any(c in text for c in "0123456789")
     candidates: list[Span] = []
-    for kind in wanted:
-        if kind != "email" and kind != "secret" and not has_digit:
-            continue
-        candidates.extend(finders[kind](text))
+    if "secret" in wanted:
+        candidates += find_secrets(text)
+    if "email" in wanted:
+        candidates += find_emails(text)
+    if "ip_address" in wanted:
+        candidates += find_ip_addresses(text)
+    runs = digit_runs(text)
+    if runs:
+        if "iban" in wanted:
+            candidates += find_ibans(text, runs)
+        if "payment_card" in wanted:
+            candidates += find_payment_cards(text, runs)
+        if "ssn" in wanted:
+            candidates += find_ssns(text, runs)
+        if "phone" in wanted:
+            candidates += find_phones(text, default_region, runs)
     return _resolve_overlaps(candidates)
 
 
@@ -102,11 +112,10 @@ def find_emails(text: str) -> list[Span]:
 
 def find_ip_addresses(text: str) -> list[Span]:
     spans: list[Span] = []
-    if "." in text:
-        for m in _IPV4_RE.finditer(text):
-            if _is_ip(m.group(), ipaddress.IPv4Address):
-                spans.append(Span(m.start(), m.end(), "ip_address"))
-    if text.count(":") >= 2:
+    for m in _IPV4_RE.finditer(text):
+        if _is_ip(m.group(), ipaddress.IPv4Address):
+            spans.append(Span(m.start(), m.end(), "ip_address"))
+    if _IPV6_HINT_RE.search(text):
         for m in _IPV6_RE.finditer(text):
             candidate = m.group()
             # "::" alone is a valid address but in prose it is punctuation.
