@@ -271,6 +271,36 @@ def _link_waiting_feedback(project: Project, request_ids: list[str]) -> int:
     return linked
 
 
+def feedback_link_waiting() -> int:
+    """Link every waiting feedback row whose interaction has since been stored.
+
+    Ingestion links feedback as interactions arrive, but an interaction and its feedback committed
+    by two concurrent requests can miss each other; this sweep (Celery beat) settles them.
+    """
+    waiting = Feedback.objects.filter(interaction__isnull=True)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {Feedback._meta.db_table} f SET interaction_id = i.id "  # noqa: S608
+                f"FROM {Interaction._meta.db_table} i "
+                "WHERE f.interaction_id IS NULL AND i.project_id = f.project_id "
+                "AND i.request_id = f.request_id"
+            )
+            return cursor.rowcount
+    linked = 0
+    for project_id, request_id in waiting.values_list("project_id", "request_id").distinct():
+        interaction_id = (
+            Interaction.objects.filter(project_id=project_id, request_id=request_id)
+            .values_list("id", flat=True)
+            .first()
+        )
+        if interaction_id is not None:
+            linked += waiting.filter(project_id=project_id, request_id=request_id).update(
+                interaction_id=interaction_id
+            )
+    return linked
+
+
 def feedback_taxonomy_errors(
     project: Project, items: Sequence[tuple[int, FeedbackIn]]
 ) -> list[RowError]:

@@ -53,7 +53,7 @@ _SEPARATORS = "".join(c for c in PUNCTUATION if c not in _LEET_PUNCTUATION)
 _TEXT_GAPS = (f"[\\s{re.escape(_SEPARATORS)}]{{0,2}}", f"[\\s{re.escape(_SEPARATORS)}]{{0,3}}")
 _ASCII_GAPS = (" {0,2}", " {0,3}")
 _MAX_EXTRA_REPEATS = 24
-_PLURAL = "(?:e?[s5$])?"
+_PLURAL = "(?:[eE]?[sS5$])?"
 # Whole word: no letter or digit directly after the match.
 _WORD_END = r"(?![^\W_])"
 
@@ -105,52 +105,70 @@ def _normalize(term: str) -> str:
 def _compile(terms: tuple[str, ...]) -> WordScanner | None:
     if not terms:
         return None
-    # Terms are grouped by the characters that can stand for their first
-    # letter, and each group opens with that class: the regex engine tests it
-    # before entering the group, so most words are rejected after one test.
-    first_chars = {term: _LEET.get(term[0], term[0]) + term[0].upper() for term in terms}
+    ascii_trie: _Trie = {}
+    text_trie: _Trie = {}
+    for index, term in enumerate(terms):
+        tokens = [(char, len(list(run))) for char, run in itertools.groupby(term)]
+        _insert(text_trie, tokens, index, term)
+        if term.isascii():
+            _insert(ascii_trie, tokens, index, term)
     return compile_scanner(
-        ascii_body=_alternatives(
-            [(i, t) for i, t in enumerate(terms) if t.isascii()], first_chars, _ASCII_GAPS
-        ),
-        text_body=_alternatives(list(enumerate(terms)), first_chars, _TEXT_GAPS),
-        first_chars="".join(first_chars.values()),
+        ascii_body=_regex(ascii_trie, _ASCII_GAPS) if ascii_trie else None,
+        text_body=_regex(text_trie, _TEXT_GAPS),
+        first_chars="".join(_letter_chars(term[0]) for term in terms),
         keep=_LEET_PUNCTUATION,
     )
 
 
-def _alternatives(
-    terms: list[tuple[int, str]], first_chars: dict[str, str], gaps: tuple[str, str]
-) -> str | None:
-    if not terms:
-        return None
-    groups: dict[str, list[str]] = {}
-    for index, term in terms:
-        groups.setdefault(first_chars[term], []).append(f"(?P<t{index}>{_tail(term, gaps)})")
-    body = "|".join(f"{_char_class(first)}(?i:{'|'.join(tails)})" for first, tails in groups.items())
-    return f"(?:{body}){_WORD_END}"
+# The terms share one trie of (character, run length) tokens, turned into
+# one regex where every alternative opens with a plain character class: the
+# regex engine tests that class before entering the alternative, so a word
+# that starts like no term costs one or two class tests. "idiot" and
+# "imbecile" share their first "i", "dumb" and "dumbass" share "dumb".
+_Token = tuple[str, int]
+_Trie = dict[_Token, "_Trie"]
+_TERMINAL = ("", 0)  # child key holding, as its only key, the term's index
 
 
-def _tail(term: str, gaps: tuple[str, str]) -> str:
-    """A regex for the term after its first character."""
+def _insert(trie: _Trie, tokens: list[_Token], index: int, term: str) -> None:
+    node = trie
+    for token in tokens:
+        node = node.setdefault(token, {})
+    # A plural "s" is allowed after single-word terms that end in a letter.
+    node[_TERMINAL] = {(str(index), int(" " not in term and term[-1].isalpha())): {}}
+
+
+def _regex(trie: _Trie, gaps: tuple[str, str]) -> str:
+    return f"(?:{_node_regex(trie, gaps, after_letter=False)}){_WORD_END}"
+
+
+def _node_regex(node: _Trie, gaps: tuple[str, str], *, after_letter: bool) -> str:
     between_letters, between_words = gaps
-    runs = [(char, len(list(run))) for char, run in itertools.groupby(term)]
-    parts: list[str] = []
-    for i, (char, count) in enumerate(runs):
-        if char == " ":
-            parts.append(between_words)
-            continue
-        cls = _char_class(_LEET.get(char, char))
-        if i > 0 and runs[i - 1][0] != " ":
-            parts.append(between_letters)
-        # A run of one letter is one group with a minimum count, so "ass"
-        # needs two s's ("as" stays clean) while "asssss" still matches; the
-        # maximum keeps the worst case linear on inputs like "!!!!!!!!".
-        repeat = f"(?:{between_letters}{cls}){{{count - 1},{count + _MAX_EXTRA_REPEATS}}}"
-        parts.append(repeat if i == 0 else cls + repeat)
-    if " " not in term and term[-1].isalpha():
-        parts.append(_PLURAL)
-    return "".join(parts)
+    letters, words, ends = [], [], []
+    for (char, count), child in node.items():
+        if (char, count) == _TERMINAL:
+            ((index, plural),) = child
+            ends.append(f"(?P<t{index}>){_PLURAL if plural else ''}")
+        elif char == " ":
+            words.append(between_words + _node_regex(child, gaps, after_letter=False))
+        else:
+            cls = _char_class(_letter_chars(char))
+            # A run of one letter needs its count, so "ass" needs two s's (and
+            # "as" stays clean) while "asssss" still matches; the maximum keeps
+            # the worst case linear on inputs like "!!!!!!!!".
+            repeat = f"(?:{between_letters}{cls}){{{count - 1},{count + _MAX_EXTRA_REPEATS}}}"
+            letters.append(cls + repeat + _node_regex(child, gaps, after_letter=True))
+    alternatives = []
+    if letters:
+        lead = between_letters if after_letter else ""
+        alternatives.append(f"{lead}(?:{'|'.join(letters)})")
+    alternatives += words + ends  # longer continuations first
+    return alternatives[0] if len(alternatives) == 1 else f"(?:{'|'.join(alternatives)})"
+
+
+def _letter_chars(char: str) -> str:
+    upper = char.upper()
+    return _LEET.get(char, char) + (upper if len(upper) == 1 else "")
 
 
 def _char_class(chars: str) -> str:

@@ -149,10 +149,10 @@ DEFAULT_REFUSAL_PHRASES: tuple[str, ...] = (
 def check_refusal(response: str, phrases: Iterable[str] | None = None) -> list[FormatIssue]:
     """``refusal`` with one span per refusal phrase found (case-insensitive;
     typographic and straight apostrophes are interchangeable)."""
-    pattern = compile_phrases(DEFAULT_REFUSAL_PHRASES if phrases is None else tuple(phrases))
-    if pattern is None:
+    scanner = compile_phrases(DEFAULT_REFUSAL_PHRASES if phrases is None else tuple(phrases))
+    if scanner is None:
         return []
-    spans = tuple(find_phrases(pattern, response, "refusal"))
+    spans = tuple(find_phrases(scanner, response, "refusal"))
     if not spans:
         return []
     first = response[spans[0].start : spans[0].end]

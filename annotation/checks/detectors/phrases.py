@@ -14,45 +14,38 @@ import functools
 import re
 
 from annotation.checks.detectors.spans import Span
+from annotation.checks.detectors.wordscan import WordScanner, compile_scanner
 
 APOSTROPHES = "'\u2019\u2018\u02bc`"
-_APOSTROPHE_CLASS = "[" + re.escape(APOSTROPHES) + "]"
-# The non-word character before a whole word, consumed so a pattern can start
-# with it (callers search " " + text, so text start has one too). The ASCII
-# class comes first because the regex engine skips through text with a
-# plain class in C, while Unicode-aware [\W_] costs a category lookup per
-# character; the lookbehind then rejects non-ASCII letters.
-SEPARATOR = r"[^A-Za-z0-9](?<=[\W_])"
-# Between words: any whitespace, after an optional comma ("I'm sorry but").
-_GAP = r",?\s+"
 
 _Trie = dict[str, "_Trie"]
 _END = ""  # key marking that a phrase ends at this node
 
 
 @functools.lru_cache(maxsize=64)
-def compile_phrases(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
-    """A regex for ``find_phrases``; ``None`` when there is no phrase."""
+def compile_phrases(phrases: tuple[str, ...]) -> WordScanner | None:
+    """A scanner for ``find_phrases``; ``None`` when there is no phrase."""
     trie: _Trie = {}
     for phrase in phrases:
-        words = [_normalize_word(w) for w in phrase.split()]
         node = trie
-        for word in filter(None, words):
+        for word in filter(None, (_normalize_word(w) for w in phrase.split())):
             node = node.setdefault(word, {})
         if node is not trie:
             node[_END] = {}
     if not trie:
         return None
-    # The match starts at the non-word character before the phrase; callers
-    # search " " + text so a phrase at the very start has one too.
-    first = "".join(sorted({c for w in trie for c in (w[0].lower(), w[0].upper())}))
-    return re.compile(rf"{SEPARATOR}(?=[{re.escape(first)}])(?:{_node_regex(trie)})(?!\w)")
+    ascii_trie = {word: child for word, child in trie.items() if _is_ascii_tree(word, child)}
+    return compile_scanner(
+        # ASCII text reaches its pattern with all punctuation, apostrophes
+        # and commas included, turned into spaces.
+        ascii_body=_node_regex(ascii_trie, " ", " +") + r"(?!\w)" if ascii_trie else None,
+        text_body=_node_regex(trie, "[" + re.escape(APOSTROPHES) + "]", r",?\s+") + r"(?!\w)",
+        first_chars="".join(w[0].lower() + w[0].upper() for w in trie),
+    )
 
 
-def find_phrases(pattern: re.Pattern[str], text: str, kind: str) -> list[Span]:
-    # In " " + text, the separator the match starts with sits one character
-    # before the phrase: so m.start() is already the phrase's offset in text.
-    return [Span(m.start(), m.end() - 1, kind) for m in pattern.finditer(" " + text)]
+def find_phrases(scanner: WordScanner, text: str, kind: str) -> list[Span]:
+    return [Span(start, end, kind) for start, end, _ in scanner.scan(text)]
 
 
 def _normalize_word(word: str) -> str:
@@ -62,28 +55,31 @@ def _normalize_word(word: str) -> str:
     return word
 
 
-def _node_regex(node: _Trie) -> str:
+def _is_ascii_tree(word: str, node: _Trie) -> bool:
+    return word.isascii() and all(_is_ascii_tree(w, child) for w, child in node.items())
+
+
+def _node_regex(node: _Trie, apostrophe: str, gap: str) -> str:
     # Longest first: a phrase that continues is tried before one that stops.
-    children = sorted((w for w in node if w != _END), key=len, reverse=True)
     alternatives = []
-    for word in children:
+    for word in sorted((w for w in node if w != _END), key=len, reverse=True):
         child = node[word]
-        rest = [w for w in child if w != _END]
-        regex = _word_regex(word)
-        if rest:
-            tail = f"{_GAP}(?:{_node_regex(child)})"
+        regex = _word_regex(word, apostrophe)
+        if any(w != _END for w in child):
+            tail = f"{gap}(?:{_node_regex(child, apostrophe, gap)})"
             regex += f"(?:{tail})?" if _END in child else tail
         alternatives.append(regex)
     return "|".join(alternatives)
 
 
-def _word_regex(word: str) -> str:
+def _word_regex(word: str, apostrophe: str) -> str:
     parts = []
     for char in word:
+        upper = char.upper()
         if char == "'":
-            parts.append(_APOSTROPHE_CLASS)
-        elif char.lower() != char.upper() and len(char.upper()) == 1:
-            parts.append(f"[{re.escape(char.lower())}{re.escape(char.upper())}]")
+            parts.append(apostrophe)
+        elif char != upper and len(upper) == 1:
+            parts.append(f"[{re.escape(char)}{re.escape(upper)}]")
         else:
             parts.append(re.escape(char))
     return "".join(parts)
