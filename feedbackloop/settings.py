@@ -212,11 +212,11 @@ SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
 # Latency-sensitive work (checks, alerts) and heavy work (fills, agreement, exports) go to separate
 # queues so an export never delays a safety check; run a worker per queue in production.
 CELERY_TASK_ROUTES = {
-    "annotation.tasks.link_waiting_feedback": {"queue": "default"},
+    "annotation.tasks.ingestion.link_waiting_feedback": {"queue": "default"},
 }
 CELERY_BEAT_SCHEDULE = {
     "link-waiting-feedback": {
-        "task": "annotation.tasks.link_waiting_feedback",
+        "task": "annotation.tasks.ingestion.link_waiting_feedback",
         "schedule": env_int("LINK_FEEDBACK_EVERY_SECONDS", 300, minimum=10),
     },
 }

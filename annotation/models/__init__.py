@@ -1,3 +1,11 @@
+from annotation.models.checks import (
+    EVALUATOR_TYPES,
+    RULE_TYPES,
+    Check,
+    CheckType,
+    Flag,
+    Severity,
+)
 from annotation.models.feedback import (
     Feedback,
     FeedbackKind,
@@ -9,6 +17,12 @@ from annotation.models.interaction import Interaction
 from annotation.models.project import ApiToken, Membership, Project, ProjectKey, Role
 
 __all__ = [
+    "EVALUATOR_TYPES",
+    "RULE_TYPES",
+    "Check",
+    "CheckType",
+    "Flag",
+    "Severity",
     "ApiToken",
     "Feedback",
     "FeedbackKind",

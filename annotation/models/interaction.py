@@ -43,6 +43,8 @@ class Interaction(models.Model):
     cost = models.FloatField(null=True, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     received_at = models.DateTimeField()
+    # Set once the automated checks have run; the beat sweep picks up rows still empty.
+    checked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -59,6 +61,11 @@ class Interaction(models.Model):
                 fields=["project", "prompt_template", "timestamp"], name="interaction_template"
             ),
             models.Index(fields=["project", "user_id"], name="interaction_user"),
+            models.Index(
+                fields=["received_at"],
+                name="interaction_unchecked",
+                condition=models.Q(checked_at__isnull=True),
+            ),
         ]
         ordering = ["-timestamp"]
 

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from annotation.models import Feedback
-from annotation.tasks import link_waiting_feedback
+from annotation.tasks.ingestion import link_waiting_feedback
 from tests.factories import InteractionFactory, ProjectFactory
 
 pytestmark = pytest.mark.integration

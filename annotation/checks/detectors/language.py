@@ -136,25 +136,22 @@ class Detection:
 
 def detect(text: str) -> Detection | None:
     """Guess the script and, for Latin text, the language; ``None`` when unsure."""
-    is_ascii = text.isascii()
-    if is_ascii:
+    if text.isascii():
         data = text.encode("ascii").translate(_ASCII_WORDS)
-        letters = len(data) - data.count(b" ")
-        words: list[str] | list[bytes] = data.split()
-        vectors = list(filter(None, map(_WEIGHTS_ASCII.get, data.split())))
-    else:
-        words = _WORD_RE.findall(text.lower())
-        letters = sum(map(len, words))
-        vectors = list(filter(None, map(_WEIGHTS.get, words)))
-    if letters < MIN_LETTERS:
+        if len(data) - data.count(b" ") < MIN_LETTERS:
+            return None
+        ascii_words = data.split()
+        vectors = list(filter(None, map(_WEIGHTS_ASCII.get, ascii_words)))
+        return _latin(vectors, len(ascii_words))
+    words = _WORD_RE.findall(text.lower())
+    if sum(map(len, words)) < MIN_LETTERS:
         return None
-    script = "Latin" if is_ascii else _dominant_script(text)
+    script = _dominant_script(text)
     if script is None:
         return None
     if script != "Latin":
         return Detection(script, None, 0.0)
-    language, share = _latin_language(words)
-    return Detection(script, language, share)
+    return _latin(list(filter(None, map(_WEIGHTS.get, words))), len(words))
 
 
 def expected_scripts(language: str) -> frozenset[str]:
@@ -174,13 +171,11 @@ def _dominant_script(text: str) -> str | None:
     return script
 
 
-def _latin_language(words: list[str]) -> tuple[str | None, float]:
-    vectors = list(filter(None, map(_WEIGHTS.get, words)))
+def _latin(vectors: list[tuple[float, ...]], n_words: int) -> Detection:
     if not vectors:
-        return None, 0.0
+        return Detection("Latin", None, 0.0)
     scores = sorted(zip(map(sum, zip(*vectors)), _LANGUAGES), reverse=True)
     (top, best), (second, _) = scores[0], scores[1]
-    share = top / len(words)
-    if share < _MIN_SHARE or top < _MIN_LEAD * second:
-        return None, share
-    return best, share
+    share = top / n_words
+    confident = share >= _MIN_SHARE and top >= _MIN_LEAD * second
+    return Detection("Latin", best if confident else None, share)
