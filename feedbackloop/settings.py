@@ -12,7 +12,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from feedbackloop.env import env_bool, env_int, env_list, env_str, env_url
+from feedbackloop.env import env_bool, env_float, env_int, env_list, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -213,10 +213,27 @@ SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
 # queues so an export never delays a safety check; run a worker per queue in production.
 CELERY_TASK_ROUTES = {
     "annotation.tasks.ingestion.link_waiting_feedback": {"queue": "default"},
+    "annotation.tasks.checks.*": {"queue": "checks"},
 }
 CELERY_BEAT_SCHEDULE = {
     "link-waiting-feedback": {
         "task": "annotation.tasks.ingestion.link_waiting_feedback",
         "schedule": env_int("LINK_FEEDBACK_EVERY_SECONDS", 300, minimum=10),
     },
+    "sweep-unchecked-interactions": {
+        "task": "annotation.tasks.checks.sweep_unchecked",
+        "schedule": env_int("CHECKS_SWEEP_EVERY_SECONDS", 60, minimum=10),
+    },
 }
+
+# The LLM judge: any OpenAI-compatible chat-completions endpoint.
+JUDGE_BASE_URL = env_url("JUDGE_BASE_URL", schemes=("http", "https"))
+JUDGE_MODEL = env_str("JUDGE_MODEL", "gpt-4o-mini")
+JUDGE_API_KEY = env_str("JUDGE_API_KEY")
+JUDGE_TIMEOUT_SECONDS = float(env_int("JUDGE_TIMEOUT_SECONDS", 20, minimum=1))
+JUDGE_MAX_RETRIES = env_int("JUDGE_MAX_RETRIES", 3, minimum=0)
+JUDGE_BACKOFF_SECONDS = env_float("JUDGE_BACKOFF_SECONDS", 0.5, minimum=0)
+JUDGE_INPUT_COST_PER_1K = env_float("JUDGE_INPUT_COST_PER_1K", 0.0, minimum=0)
+JUDGE_OUTPUT_COST_PER_1K = env_float("JUDGE_OUTPUT_COST_PER_1K", 0.0, minimum=0)
+# Interactions not checked this long after arrival are picked up by the sweep.
+CHECKS_SWEEP_AFTER_SECONDS = env_int("CHECKS_SWEEP_AFTER_SECONDS", 120, minimum=0)

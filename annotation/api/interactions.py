@@ -17,7 +17,7 @@ from annotation.api.authentication import (
 )
 from annotation.api.errors import ApiError
 from annotation.api.ingestion import ErrorEnvelopeSerializer
-from annotation.models import Feedback, Interaction, Project, Role
+from annotation.models import Feedback, Flag, Interaction, Project, Role, Severity
 from annotation.selectors.interactions import interaction_find
 from annotation.selectors.projects import projects_for_user
 
@@ -44,9 +44,37 @@ class FeedbackOutSerializer(serializers.ModelSerializer):
         ]
 
 
+class FlagOutSerializer(serializers.ModelSerializer):
+    check = serializers.CharField(source="check_config.name")
+    check_type = serializers.CharField(source="check_config.type")
+    severity = serializers.SerializerMethodField()
+    rationale = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Flag
+        fields = [
+            "check",
+            "check_type",
+            "flagged",
+            "severity",
+            "score",
+            "spans",
+            "label",
+            "rationale",
+            "created_at",
+        ]
+
+    def get_severity(self, flag: Flag) -> str:
+        return Severity(flag.severity).label
+
+    def get_rationale(self, flag: Flag) -> str | None:
+        return flag.rationale or None
+
+
 class InteractionOutSerializer(serializers.ModelSerializer):
     project = serializers.CharField(source="project.name")
     feedback = FeedbackOutSerializer(many=True)
+    flags = FlagOutSerializer(many=True)
 
     class Meta:
         model = Interaction
@@ -71,7 +99,9 @@ class InteractionOutSerializer(serializers.ModelSerializer):
             "cost",
             "metadata",
             "received_at",
+            "checked_at",
             "feedback",
+            "flags",
         ]
 
 

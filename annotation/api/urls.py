@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
+from annotation.api.checks import CheckDetailView, CheckListView, CheckReportView
 from annotation.api.ingestion import FeedbackIngestView, InteractionsIngestView
 from annotation.api.interactions import InteractionDetailView
 
@@ -13,4 +14,7 @@ urlpatterns = [
         name="api-interaction-detail",
     ),
     path("feedback", FeedbackIngestView.as_view(), name="api-feedback"),
+    path("checks", CheckListView.as_view(), name="api-checks"),
+    path("checks/<int:check_id>", CheckDetailView.as_view(), name="api-check-detail"),
+    path("checks/<int:check_id>/report", CheckReportView.as_view(), name="api-check-report"),
 ]

@@ -53,7 +53,9 @@ class Check(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["project", "name"], name="check_name_unique_per_project"),
+            models.UniqueConstraint(
+                fields=["project", "name"], name="check_name_unique_per_project"
+            ),
             models.CheckConstraint(
                 condition=models.Q(sample_rate__gt=0, sample_rate__lte=1),
                 name="check_sample_rate_in_range",

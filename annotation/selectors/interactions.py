@@ -2,12 +2,16 @@ from __future__ import annotations
 
 from django.db.models import Prefetch, QuerySet
 
-from annotation.models import Feedback, Interaction, Project
+from annotation.models import Feedback, Flag, Interaction, Project
 
 
 def interactions_with_feedback() -> QuerySet[Interaction]:
     return Interaction.objects.select_related("project").prefetch_related(
-        Prefetch("feedback", queryset=Feedback.objects.order_by("timestamp", "id"))
+        Prefetch("feedback", queryset=Feedback.objects.order_by("timestamp", "id")),
+        Prefetch(
+            "flags",
+            queryset=Flag.objects.select_related("check_config").order_by("-severity", "id"),
+        ),
     )
 
 

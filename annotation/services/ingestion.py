@@ -19,6 +19,7 @@ from django.utils import timezone
 from annotation.models import Feedback, Interaction, Project
 from annotation.schemas.decoding import DecodedBatch, RowError
 from annotation.schemas.ingestion import FeedbackIn, InteractionIn, LabelIn, RatingIn
+from annotation.services.checks import checks_enqueue_for_request_ids
 from annotation.services.secrets import pseudonymise
 
 _json = msgspec.json.Encoder()
@@ -174,6 +175,7 @@ def interactions_ingest(
             result.duplicates.append(item.request_id)
     if created:
         result.linked_feedback = _link_waiting_feedback(project, created)
+        checks_enqueue_for_request_ids(project_id=project.pk, request_ids=created)
     return result
 
 

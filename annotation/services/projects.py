@@ -8,6 +8,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from annotation.models import ApiToken, Membership, Project, ProjectKey, Role
+from annotation.services.checks import project_setup_checks
 from annotation.services.secrets import (
     PROJECT_KEY_PREFIX,
     USER_TOKEN_PREFIX,
@@ -39,6 +40,7 @@ def project_create(*, name: str, description: str = "") -> Created:
     project = Project(name=name, description=description)
     project.full_clean()
     project.save()
+    project_setup_checks(project=project)
     return project_key_create(project=project)
 
 

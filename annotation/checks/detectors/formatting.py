@@ -30,7 +30,7 @@ class FormatIssue:
 
 
 def check_empty(response: str) -> list[FormatIssue]:
-    if response.strip():
+    if response and not response.isspace():
         return []
     return [FormatIssue("empty_response", "The response is empty.")]
 
@@ -49,6 +49,9 @@ def check_max_length(response: str, max_chars: int) -> list[FormatIssue]:
     ]
 
 
+_JSON_SPACE = " \t\n\r"
+# Characters a JSON text can start with.
+_JSON_STARTS = frozenset('{["-0123456789tfn')
 # ```json ... ``` (or a bare ``` fence) around the whole response.
 _FENCE_RE = re.compile(r"\A\s*```[ \t]*(?:json5?|JSON)?[ \t]*\r?\n(.*?)```\s*\Z", re.DOTALL)
 
@@ -61,17 +64,14 @@ def check_json(response: str, schema: Mapping[str, Any] | None = None) -> list[F
     """
     fence = _FENCE_RE.match(response)
     body, offset = (fence.group(1), fence.start(1)) if fence else (response, 0)
+    # Prose is the common failure: reject it without paying for an exception.
+    start = len(body) - len(body.lstrip(_JSON_SPACE))
+    if body[start : start + 1] not in _JSON_STARTS:
+        return [_invalid_json(response, body, offset, start, "Expecting value")]
     try:
         data = json.loads(body)
     except json.JSONDecodeError as exc:
-        return [
-            FormatIssue(
-                "invalid_json",
-                f"The response is not valid JSON: {exc.msg} "
-                f"(line {exc.lineno}, column {exc.colno}).",
-                _error_span(response, offset + exc.pos),
-            )
-        ]
+        return [_invalid_json(response, body, offset, exc.pos, exc.msg)]
     if schema is None:
         return []
     error = best_match(_validator(_schema_key(schema)).iter_errors(data))
@@ -85,11 +85,16 @@ def check_json(response: str, schema: Mapping[str, Any] | None = None) -> list[F
     ]
 
 
-def _error_span(response: str, pos: int) -> tuple[Span, ...]:
-    if not response:
-        return ()
-    pos = min(pos, len(response) - 1)
-    return (Span(pos, pos + 1, "invalid_json"),)
+def _invalid_json(response: str, body: str, offset: int, pos: int, msg: str) -> FormatIssue:
+    # Line and column as the json module reports them, 1-based.
+    line = body.count("\n", 0, pos) + 1
+    column = pos - body.rfind("\n", 0, pos)
+    at = min(offset + pos, len(response) - 1)
+    return FormatIssue(
+        "invalid_json",
+        f"The response is not valid JSON: {msg} (line {line}, column {column}).",
+        (Span(at, at + 1, "invalid_json"),) if response else (),
+    )
 
 
 def _schema_key(schema: Mapping[str, Any]) -> str:
@@ -111,7 +116,7 @@ def validate_json_schema(schema: object) -> None:
             f"A JSON Schema must be an object or a boolean, not {type(schema).__name__}."
         )
     if isinstance(schema, dict) and "$schema" in schema:
-        known = validator_for(schema, default=None)  # type: ignore[arg-type]
+        known = validator_for(schema, default=None)
         if known is None:
             raise ValueError(f"Unknown JSON Schema dialect in $schema: {schema['$schema']!r}.")
     try:
@@ -171,6 +176,8 @@ def check_language(response: str, expected: str) -> list[FormatIssue]:
     """``wrong_language`` when the response is confidently not in ``expected``
     (an ISO 639-1 code, region suffixes like ``en-US`` allowed)."""
     code = expected.strip().lower().replace("_", "-").split("-")[0]
+    if not (code.isascii() and code.isalpha()):
+        raise ValueError(f"Expected an ISO 639-1 language code, got {expected!r}.")
     detection = lang_detect.detect(response)
     if detection is None:
         return []
@@ -197,7 +204,13 @@ _NESTED_QUANTIFIER_RE = re.compile(r"\((?:[^()\\]|\\.)*[+*]\)[+*]")
 
 
 def validate_regex(pattern: object) -> None:
-    """Raise ``ValueError`` naming the problem if ``pattern`` is unusable as a check regex."""
+    """Raise ``ValueError`` naming the problem if ``pattern`` is unusable as a check regex.
+
+    Besides syntax errors it rejects patterns that match the empty string
+    (they would flag every response) and, heuristically, directly nested
+    quantifiers such as ``(a+)+``, which can backtrack for minutes on one
+    response and stall the check pass.
+    """
     if not isinstance(pattern, str):
         raise ValueError(f"A regular expression must be a string, not {type(pattern).__name__}.")
     if not pattern:

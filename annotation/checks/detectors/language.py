@@ -7,8 +7,8 @@ It only answers when it is confident; ``None`` means "don't know", never
 
 from __future__ import annotations
 
+import functools
 import re
-import string
 from dataclasses import dataclass
 
 MIN_LETTERS = 20
@@ -35,14 +35,24 @@ _SCRIPT_RANGES: tuple[tuple[str, tuple[tuple[int, int], ...]], ...] = (
     ("Kana", ((0x3040, 0x30FF),)),
     ("Han", ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))),
 )
-# str.translate maps each letter to a one-character script tag in C, after
-# which counting a script is one str.count. Tags are control characters,
-# which are deleted from the input first so they cannot be miscounted.
 _TAGS = {script: chr(1 + i) for i, (script, _) in enumerate(_SCRIPT_RANGES)}
-_SCRIPT_TABLE: dict[int, str | None] = {c: None for c in range(1, 1 + len(_TAGS))}
-for _script, _ranges in _SCRIPT_RANGES:
-    for _first, _last in _ranges:
-        _SCRIPT_TABLE.update(dict.fromkeys(range(_first, _last + 1), _TAGS[_script]))
+
+
+@functools.cache
+def _script_table() -> dict[int, str | None]:
+    """A str.translate table mapping each letter to a one-character script tag.
+
+    Translating runs in C, after which counting a script is one str.count.
+    Tags are control characters, deleted from the input so they cannot be
+    miscounted. Built on first use: it holds some 50,000 code points and
+    ASCII text never needs it.
+    """
+    table: dict[int, str | None] = dict.fromkeys(range(1, 1 + len(_TAGS)))
+    for script, ranges in _SCRIPT_RANGES:
+        for first, last in ranges:
+            table.update(dict.fromkeys(range(first, last + 1), _TAGS[script]))
+    return table
+
 
 # Languages written in each non-Latin script; any other code is assumed Latin.
 SCRIPTS_OF_LANGUAGE: dict[str, frozenset[str]] = {
@@ -63,7 +73,7 @@ SCRIPTS_OF_LANGUAGE: dict[str, frozenset[str]] = {
     "ml": frozenset({"Malayalam"}),
     "th": frozenset({"Thai"}),
     "ka": frozenset({"Georgian"}),
-    "ko": frozenset({"Hangul", "Han"}),
+    "ko": frozenset({"Hangul"}),
     "ja": frozenset({"Kana", "Han"}),
     "zh": frozenset({"Han"}),
 }
@@ -97,24 +107,31 @@ _STOPWORDS: dict[str, str] = {
 STOPWORD_LANGUAGES = frozenset(_STOPWORDS)
 
 
-def _word_weights() -> dict[str, tuple[float, ...]]:
-    # A word shared by k languages counts 1/k for each, so shared function
-    # words ("de", "la", "in") barely move the scores and distinctive ones decide.
-    owners: dict[str, set[str]] = {}
-    for lang, words in _STOPWORDS.items():
+_LANGUAGES = tuple(_STOPWORDS)
+# Each stopword's score for every language is packed into one int, one
+# fixed-point field per language, so scoring a text is a single C-level
+# sum() over its words instead of a loop. A word shared by k languages scores
+# 1/k for each, so shared function words ("de", "la", "in") barely move the
+# scores and distinctive ones decide; 420 is divisible by every k up to 7.
+_SCALE = 420
+_FIELD_BITS = 48
+_FIELD_MASK = (1 << _FIELD_BITS) - 1
+
+
+def _packed_weights() -> dict[str, int]:
+    owners: dict[str, set[int]] = {}
+    for i, words in enumerate(_STOPWORDS.values()):
         for word in words.split():
-            owners.setdefault(word, set()).add(lang)
+            owners.setdefault(word, set()).add(i)
     return {
-        word: tuple(1 / len(langs) if lang in langs else 0.0 for lang in _LANGUAGES)
+        word: sum((_SCALE // len(langs)) << (_FIELD_BITS * i) for i in langs)
         for word, langs in owners.items()
     }
 
 
-_LANGUAGES = tuple(_STOPWORDS)
-_WEIGHTS = _word_weights()
-_WORD_RE = re.compile(r"[^\W\d_]+")
-# ASCII text is split into words with C-speed str methods instead of a regex.
+_WEIGHTS = _packed_weights()
 _WEIGHTS_ASCII = {w.encode(): v for w, v in _WEIGHTS.items() if w.isascii()}
+_WORD_RE = re.compile(r"[^\W\d_]+")
 # ASCII text is lowercased and split into words with bytes methods, several
 # times faster than a regex or str.translate.
 _ASCII_WORDS = bytes(
@@ -141,8 +158,7 @@ def detect(text: str) -> Detection | None:
         if len(data) - data.count(b" ") < MIN_LETTERS:
             return None
         ascii_words = data.split()
-        vectors = list(filter(None, map(_WEIGHTS_ASCII.get, ascii_words)))
-        return _latin(vectors, len(ascii_words))
+        return _latin(sum(filter(None, map(_WEIGHTS_ASCII.get, ascii_words))), len(ascii_words))
     words = _WORD_RE.findall(text.lower())
     if sum(map(len, words)) < MIN_LETTERS:
         return None
@@ -151,7 +167,7 @@ def detect(text: str) -> Detection | None:
         return None
     if script != "Latin":
         return Detection(script, None, 0.0)
-    return _latin(list(filter(None, map(_WEIGHTS.get, words))), len(words))
+    return _latin(sum(filter(None, map(_WEIGHTS.get, words))), len(words))
 
 
 def expected_scripts(language: str) -> frozenset[str]:
@@ -159,7 +175,7 @@ def expected_scripts(language: str) -> frozenset[str]:
 
 
 def _dominant_script(text: str) -> str | None:
-    tagged = text.translate(_SCRIPT_TABLE)
+    tagged = text.translate(_script_table())
     counts = {script: tagged.count(tag) for script, tag in _TAGS.items()}
     kana, han = counts["Kana"], counts["Han"]
     # Japanese mixes kana with kanji (Han); a tenth of kana marks it.
@@ -171,11 +187,12 @@ def _dominant_script(text: str) -> str | None:
     return script
 
 
-def _latin(vectors: list[tuple[float, ...]], n_words: int) -> Detection:
-    if not vectors:
-        return Detection("Latin", None, 0.0)
-    scores = sorted(zip(map(sum, zip(*vectors)), _LANGUAGES), reverse=True)
-    (top, best), (second, _) = scores[0], scores[1]
-    share = top / n_words
+def _latin(packed_scores: int, n_words: int) -> Detection:
+    scores = sorted(
+        (((packed_scores >> (_FIELD_BITS * i)) & _FIELD_MASK) / _SCALE, lang)
+        for i, lang in enumerate(_LANGUAGES)
+    )
+    (second, _), (top, best) = scores[-2], scores[-1]
+    share = top / n_words if n_words else 0.0
     confident = share >= _MIN_SHARE and top >= _MIN_LEAD * second
     return Detection("Latin", best if confident else None, share)

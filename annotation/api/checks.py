@@ -1,0 +1,193 @@
+"""Automated checks: list, create and edit them (leads), and their quality against reviewers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotation.api.errors import ApiError
+from annotation.api.ingestion import ErrorEnvelopeSerializer
+from annotation.checks.config import CheckConfigError
+from annotation.models import Check, CheckType, Role, Severity
+from annotation.selectors.checks import check_report
+from annotation.selectors.projects import projects_for_user
+from annotation.services.check_config import check_save
+
+READERS = (Role.LEAD, Role.ENGINEER)
+
+
+class CheckSerializer(serializers.ModelSerializer):
+    project = serializers.CharField(source="project.name")
+    severity = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Check
+        fields = [
+            "id",
+            "project",
+            "name",
+            "type",
+            "parameters",
+            "severity",
+            "enabled",
+            "sample_rate",
+            "evaluator_calls",
+            "evaluator_prompt_tokens",
+            "evaluator_completion_tokens",
+            "evaluator_cost",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_severity(self, check: Check) -> str:
+        return Severity(check.severity).label
+
+
+class CheckInSerializer(serializers.Serializer):
+    project = serializers.CharField(required=False, help_text="Project name; needed on create.")
+    name = serializers.SlugField(max_length=64, required=False)
+    type = serializers.ChoiceField(choices=CheckType.choices, required=False)
+    parameters = serializers.JSONField(required=False)
+    severity = serializers.ChoiceField(choices=["info", "warning", "critical"], required=False)
+    enabled = serializers.BooleanField(required=False)
+    sample_rate = serializers.FloatField(required=False, min_value=0.000001, max_value=1)
+
+
+def _config_error(exc: CheckConfigError) -> ApiError:
+    return ApiError(
+        "invalid_check",
+        f"{exc.field}: {exc.message}" if exc.field else exc.message,
+        details={"field": exc.field, "message": exc.message},
+    )
+
+
+def _check_for(request: Request, check_id: int, roles: tuple[Role, ...]) -> Check:
+    check = (
+        Check.objects.select_related("project")
+        .filter(pk=check_id, project__in=projects_for_user(request.user, roles=roles))
+        .first()
+    )
+    if check is None:
+        raise ApiError("not_found", f"No check {check_id} in your projects.", status_code=404)
+    return check
+
+
+_EXAMPLE = OpenApiExample(
+    "A format check that wants JSON from one template",
+    request_only=True,
+    value={
+        "project": "support-bot",
+        "name": "json-answers",
+        "type": "format",
+        "severity": "warning",
+        "parameters": {
+            "json_templates": {"extract_order": {"type": "object", "required": ["order_id"]}},
+            "max_chars": 4000,
+            "deny_patterns": ["(?i)internal use only"],
+        },
+    },
+)
+
+
+class CheckListView(APIView):
+    @extend_schema(
+        operation_id="checks_list",
+        summary="The checks of your projects",
+        parameters=[OpenApiParameter("project", str, description="Only this project.")],
+        responses={200: CheckSerializer(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        projects = projects_for_user(request.user, roles=READERS)
+        if name := request.query_params.get("project"):
+            projects = projects.filter(name=name)
+        checks = Check.objects.filter(project__in=projects).select_related("project")
+        return Response(CheckSerializer(checks, many=True).data)
+
+    @extend_schema(
+        operation_id="checks_create",
+        summary="Configure a new check (leads)",
+        request=CheckInSerializer,
+        examples=[_EXAMPLE],
+        responses={
+            201: CheckSerializer,
+            400: OpenApiResponse(ErrorEnvelopeSerializer, description="Invalid configuration."),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = _validated(request)
+        missing = [f for f in ("project", "name", "type") if f not in data]
+        if missing:
+            raise ApiError("invalid", f"Missing {', '.join(missing)}.", details={"fields": missing})
+        project = (
+            projects_for_user(request.user, roles=[Role.LEAD]).filter(name=data["project"]).first()
+        )
+        if project is None:
+            raise ApiError(
+                "forbidden",
+                f"You do not lead a project named '{data['project']}'.",
+                status_code=403,
+            )
+        try:
+            check = check_save(
+                project=project,
+                name=data["name"],
+                check_type=data["type"],
+                parameters=data.get("parameters"),
+                severity=data.get("severity", "warning"),
+                enabled=data.get("enabled", True),
+                sample_rate=data.get("sample_rate", 1.0),
+            )
+        except CheckConfigError as exc:
+            raise _config_error(exc) from None
+        return Response(CheckSerializer(check).data, status=status.HTTP_201_CREATED)
+
+
+def _validated(request: Request) -> dict[str, Any]:
+    serializer = CheckInSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+class CheckDetailView(APIView):
+    @extend_schema(operation_id="checks_get", responses={200: CheckSerializer})
+    def get(self, request: Request, check_id: int) -> Response:
+        return Response(CheckSerializer(_check_for(request, check_id, READERS)).data)
+
+    @extend_schema(
+        operation_id="checks_update",
+        summary="Change a check (leads); later interactions use the new configuration",
+        request=CheckInSerializer,
+        responses={200: CheckSerializer, 400: ErrorEnvelopeSerializer},
+    )
+    def patch(self, request: Request, check_id: int) -> Response:
+        check = _check_for(request, check_id, (Role.LEAD,))
+        data = _validated(request)
+        try:
+            check = check_save(
+                project=check.project,
+                check=check,
+                name=data.get("name", check.name),
+                check_type=data.get("type", check.type),
+                parameters=data.get("parameters", check.parameters),
+                severity=data.get("severity", check.severity),
+                enabled=data.get("enabled", check.enabled),
+                sample_rate=data.get("sample_rate", check.sample_rate),
+            )
+        except CheckConfigError as exc:
+            raise _config_error(exc) from None
+        return Response(CheckSerializer(check).data)
+
+
+class CheckReportView(APIView):
+    @extend_schema(
+        operation_id="checks_report",
+        summary="Precision, recall and F1 of a check against reviewers' verdicts",
+        responses={200: OpenApiResponse(description="The report, or why there is none yet.")},
+    )
+    def get(self, request: Request, check_id: int) -> Response:
+        return Response(check_report(_check_for(request, check_id, READERS)))

@@ -1,0 +1,351 @@
+"""Review: guidelines, queues filled from sampled interactions, leases, annotations.
+
+The life of a queue item (`QueueItem.state`):
+
+    open ──lease fills the last free slot──▶ in_progress ──lease expires / skip──▶ open
+      │                                          │
+      │  (every slot annotated)                  │ (every slot annotated)
+      ▼                                          ▼
+    done  ◀──adjudication──  needs_adjudication  (annotators disagree on an `agreement` field)
+
+    open / in_progress ──the assigned annotators who have not skipped it are too few──▶ skipped
+    skipped ──annotators are assigned to the queue──▶ open
+
+An item has `annotations_wanted` (the queue's overlap, k) slots. A slot is free when it is neither
+annotated nor held by an unexpired lease: `annotations_done + leases_active < annotations_wanted`.
+`open` means at least one slot is free; `in_progress` means every slot not yet annotated is leased.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from annotation.models.interaction import Interaction
+from annotation.models.project import Project
+
+MAX_OVERLAP = 10
+
+
+def new_seed() -> int:
+    return secrets.randbelow(2**31)
+
+
+class Guideline(models.Model):
+    """One version of a project's annotation guideline (markdown). Versions are never edited."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="guidelines")
+    version = models.PositiveIntegerField()
+    text = models.TextField(help_text="Markdown.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "version"], name="guideline_version_unique_per_project"
+            )
+        ]
+        ordering = ["project", "-version"]
+
+    def __str__(self) -> str:
+        return f"{self.project.name} guideline v{self.version}"
+
+
+class QueueState(models.TextChoices):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    ARCHIVED = "archived"
+
+
+class Queue(models.Model):
+    """A review queue: which interactions to sample, how to label them, who labels them.
+
+    `sources`, `filters` and `schema` are JSON validated by `annotation.schemas`; the services
+    call `full_clean()` before saving, and so does the admin.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="queues")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    # Null follows the project's latest guideline; set, it pins one version.
+    guideline = models.ForeignKey(
+        Guideline, on_delete=models.PROTECT, null=True, blank=True, related_name="queues"
+    )
+    schema = models.JSONField(default=dict, help_text='Label schema: {"fields": [...]}.')
+    sources = models.JSONField(default=list, help_text="Sampling rules, see README.")
+    filters = models.JSONField(default=dict, blank=True)
+    # Reason names, most important first; items matching earlier reasons are served first and
+    # kept first when the queue is at capacity. Empty: the order of `sources`.
+    priority = models.JSONField(default=list, blank=True)
+    overlap = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(MAX_OVERLAP)]
+    )
+    capacity = models.PositiveIntegerField(
+        default=1000,
+        validators=[MinValueValidator(1)],
+        help_text="Most unfinished (open or in progress) items the queue holds after a fill.",
+    )
+    lease_minutes = models.PositiveSmallIntegerField(
+        default=15, validators=[MinValueValidator(1), MaxValueValidator(24 * 60)]
+    )
+    annotators = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="review_queues"
+    )
+    state = models.CharField(max_length=16, choices=QueueState.choices, default=QueueState.ACTIVE)
+    # Random sources draw with this seed unless they name their own.
+    seed = models.BigIntegerField(default=new_seed)
+    fill_every_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Fill on this schedule (Celery beat); empty fills only on demand.",
+    )
+    next_fill_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="queue_name_unique_per_project"),
+            models.CheckConstraint(
+                condition=models.Q(overlap__gte=1, overlap__lte=MAX_OVERLAP),
+                name="queue_overlap_in_range",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_fill_at"],
+                name="queue_fill_due",
+                condition=models.Q(state="active", fill_every_minutes__isnull=False),
+            )
+        ]
+        ordering = ["project", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.project.name}/{self.name}"
+
+    def clean(self) -> None:
+        # Imported here: the validators read Check and Project, whose modules import this one.
+        from annotation.schemas.queue_definition import queue_definition_errors
+
+        errors = queue_definition_errors(self)
+        if errors:
+            raise ValidationError(errors)
+
+
+class FillStatus(models.TextChoices):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class FillTrigger(models.TextChoices):
+    MANUAL = "manual"
+    SCHEDULE = "schedule"
+
+
+class QueueFill(models.Model):
+    """One run of a queue fill: when, by whom, and how many items it added for which reason."""
+
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="fills")
+    task_id = models.CharField(max_length=64, blank=True)
+    trigger = models.CharField(max_length=16, choices=FillTrigger.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=16, choices=FillStatus.choices, default=FillStatus.PENDING)
+    added = models.PositiveIntegerField(default=0)
+    by_reason = models.JSONField(default=dict, blank=True)
+    room = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Free capacity when the fill ran."
+    )
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"fill {self.pk} of {self.queue}"
+
+    @property
+    def capacity_reached(self) -> bool:
+        return self.status == FillStatus.DONE and self.room is not None and self.added >= self.room
+
+
+class ItemState(models.TextChoices):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    NEEDS_ADJUDICATION = "needs_adjudication"
+    DONE = "done"
+    SKIPPED = "skipped"
+
+
+UNFINISHED_STATES = (ItemState.OPEN, ItemState.IN_PROGRESS)
+# An annotator may revise their annotation until the item is settled.
+REVISABLE_STATES = (ItemState.OPEN, ItemState.IN_PROGRESS, ItemState.NEEDS_ADJUDICATION)
+
+
+class QueueItem(models.Model):
+    """An interaction in a queue, with every reason it was sampled and its inclusion probability."""
+
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="items")
+    # No database-level foreign key to the hot interaction table: fills insert tens of thousands
+    # of rows with one INSERT … SELECT and a per-row FK trigger would double its cost, and the
+    # interaction table is to be range-partitioned by time, which a plain FK cannot reference.
+    # Django still cascades deletes.
+    interaction = models.ForeignKey(
+        Interaction, on_delete=models.CASCADE, related_name="queue_items", db_constraint=False
+    )
+    fill = models.ForeignKey(
+        QueueFill, on_delete=models.SET_NULL, null=True, blank=True, related_name="items"
+    )
+    reasons = models.JSONField(default=list, help_text="Names of the sources that picked it.")
+    inclusion_probability = models.FloatField(
+        help_text="Probability that the queue's sources pick this interaction: 1 - Π(1 - rate)."
+    )
+    priority = models.IntegerField(default=0)
+    state = models.CharField(max_length=24, choices=ItemState.choices, default=ItemState.OPEN)
+    annotations_wanted = models.PositiveSmallIntegerField()
+    annotations_done = models.PositiveSmallIntegerField(default=0)
+    leases_active = models.PositiveSmallIntegerField(default=0)
+    skips = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["queue", "interaction"], name="queue_item_unique_per_queue"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    annotations_done__lte=models.F("annotations_wanted"),
+                    leases_active__lte=models.F("annotations_wanted") - models.F("annotations_done"),
+                ),
+                name="queue_item_slots_not_oversubscribed",
+            ),
+        ]
+        indexes = [
+            # `next`: the highest-priority open item, oldest first.
+            models.Index(
+                "queue",
+                models.F("priority").desc(),
+                "id",
+                name="queue_item_next",
+                condition=models.Q(state="open"),
+            ),
+            models.Index(fields=["queue", "state"], name="queue_item_state"),
+            models.Index(fields=["fill"], name="queue_item_fill"),
+        ]
+        ordering = ["queue", "-priority", "id"]
+
+    def __str__(self) -> str:
+        return f"item {self.pk} of {self.queue_id}"
+
+    @property
+    def free_slots(self) -> int:
+        return self.annotations_wanted - self.annotations_done - self.leases_active
+
+
+class LeaseState(models.TextChoices):
+    ACTIVE = "active"
+    SUBMITTED = "submitted"
+    SKIPPED = "skipped"
+    EXPIRED = "expired"
+
+
+class Lease(models.Model):
+    """One annotator's hold on one slot of an item, until `expires_at`.
+
+    One row per (item, annotator), so the database itself guarantees that no annotator holds two
+    slots of one item. An expired row is renewed if the same annotator is given the item again.
+    """
+
+    item = models.ForeignKey(QueueItem, on_delete=models.CASCADE, related_name="leases")
+    # Denormalised from item so expiry sweeps and stats of one queue use one index.
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="leases")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="leases"
+    )
+    state = models.CharField(max_length=16, choices=LeaseState.choices, default=LeaseState.ACTIVE)
+    # The guideline the annotator was shown with the item; the annotation records it.
+    guideline = models.ForeignKey(
+        Guideline, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    leased_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item", "annotator"], name="lease_one_per_annotator")
+        ]
+        indexes = [
+            models.Index(
+                fields=["queue", "expires_at"],
+                name="lease_active_expiry",
+                condition=models.Q(state="active"),
+            ),
+            models.Index(fields=["queue", "annotator", "state"], name="lease_queue_annotator"),
+        ]
+
+    def __str__(self) -> str:
+        return f"lease of item {self.item_id} to {self.annotator_id}"
+
+
+class Annotation(models.Model):
+    """One annotator's labels for one item, validated against the queue's schema."""
+
+    item = models.ForeignKey(QueueItem, on_delete=models.CASCADE, related_name="annotations")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="annotations"
+    )
+    values = models.JSONField(default=dict)
+    guideline = models.ForeignKey(
+        Guideline, on_delete=models.PROTECT, null=True, blank=True, related_name="annotations"
+    )
+    seconds = models.FloatField(null=True, blank=True, help_text="Time spent on the item.")
+    revision = models.PositiveSmallIntegerField(default=1)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item", "annotator"], name="annotation_one_per_annotator"
+            )
+        ]
+        indexes = [models.Index(fields=["annotator", "created_at"], name="annotation_annotator")]
+        ordering = ["item", "created_at"]
+
+    def __str__(self) -> str:
+        return f"annotation of item {self.item_id} by {self.annotator_id}"
+
+
+class Adjudication(models.Model):
+    """A lead's final values for an item whose annotators disagreed."""
+
+    item = models.OneToOneField(QueueItem, on_delete=models.CASCADE, related_name="adjudication")
+    lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    values = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"adjudication of item {self.item_id}"

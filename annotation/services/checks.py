@@ -1,0 +1,243 @@
+"""Running automated checks and storing their verdicts as flags."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from annotation.checks.config import DEFAULT_CHECKS, JudgeParams, PythonParams, parse_params
+from annotation.checks.evaluators import EvaluatorRun, sampled
+from annotation.checks.rules import RuleCheck, compile_rule
+from annotation.checks.verdicts import InteractionText, Verdict
+from annotation.models import RULE_TYPES, Check, Flag, Interaction, Project
+
+log = logging.getLogger(__name__)
+
+_compiled: dict[tuple[int, datetime], RuleCheck] = {}
+
+
+@dataclass
+class RunResult:
+    checked: int = 0
+    flagged: int = 0
+    evaluator_batches: int = 0
+
+
+def project_setup_checks(*, project: Project) -> None:
+    """Give a new project the rule checks (PII, blocklist, format), so flags need no set-up."""
+    Check.objects.bulk_create(
+        [
+            Check(project=project, name=name, type=check_type, severity=severity)
+            for name, check_type, severity in DEFAULT_CHECKS
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def _rule(check: Check) -> RuleCheck:
+    key = (check.pk, check.updated_at)
+    if key not in _compiled:
+        if len(_compiled) > 1024:
+            _compiled.clear()
+        _compiled[key] = compile_rule(check.pk, check.type, check.severity, check.parameters)
+    return _compiled[key]
+
+
+def _texts(interaction_ids: Sequence[int]) -> list[InteractionText]:
+    rows = Interaction.objects.filter(pk__in=interaction_ids).order_by("id").values_list(
+        "id", "response", "messages", "prompt_template", "metadata", "retrieved_context"
+    )
+    return [
+        InteractionText(
+            id=pk,
+            response=response,
+            messages=messages,
+            prompt_template=template,
+            metadata=metadata,
+            retrieved_context=context,
+        )
+        for pk, response, messages, template, metadata, context in rows.iterator(chunk_size=2000)
+    ]
+
+
+def _store(
+    project_id: int,
+    checks: Sequence[Check],
+    verdicts: Sequence[tuple[int, Verdict]],
+    ids: Sequence[int],
+) -> None:
+    """Replace the flags of `checks` on `ids` with `verdicts` (a re-run drops stale flags)."""
+    now = timezone.now()
+    Flag.objects.filter(interaction_id__in=ids, check_config__in=checks).delete()
+    Flag.objects.bulk_create(
+        [
+            Flag(
+                project_id=project_id,
+                interaction_id=interaction_id,
+                check_config_id=verdict.check_id,
+                flagged=verdict.flagged,
+                severity=verdict.severity,
+                score=verdict.score,
+                spans=verdict.spans,
+                label=verdict.label,
+                rationale=verdict.rationale,
+                created_at=now,
+            )
+            for interaction_id, verdict in verdicts
+        ]
+    )
+
+
+def checks_run(
+    *,
+    project_id: int,
+    interaction_ids: Sequence[int],
+    check_ids: Sequence[int] | None = None,
+    enqueue_evaluators: bool = True,
+) -> RunResult:
+    """Run the project's enabled rule checks on the interactions, store flags, mark them checked.
+
+    Evaluator checks (judge, Python) are sampled here and handed to their own task per batch, so
+    a slow endpoint never holds up the rules.
+    """
+    checks = list(Check.objects.filter(project_id=project_id, enabled=True))
+    if check_ids is not None:
+        checks = [check for check in checks if check.pk in set(check_ids)]
+    rules = [check for check in checks if check.type in RULE_TYPES]
+    evaluators = [check for check in checks if check.type not in RULE_TYPES]
+    texts = _texts(interaction_ids)
+    compiled = [_rule(check) for check in rules]
+    verdicts = [
+        (item.id, verdict)
+        for item in texts
+        for rule in compiled
+        if (verdict := rule.evaluate(item)) is not None
+    ]
+    ids = [item.id for item in texts]
+    with transaction.atomic():
+        _store(project_id, rules, verdicts, ids)
+        if check_ids is None:
+            Interaction.objects.filter(pk__in=ids).update(checked_at=timezone.now())
+    result = RunResult(checked=len(ids), flagged=len(verdicts))
+    if enqueue_evaluators:
+        from annotation.tasks.checks import run_evaluator
+
+        for check in evaluators:
+            chosen = [pk for pk in ids if sampled(check.pk, pk, check.sample_rate)]
+            for start in range(0, len(chosen), 100):
+                run_evaluator.delay(check.pk, chosen[start : start + 100])
+                result.evaluator_batches += 1
+    return result
+
+
+def evaluator_run(*, check_id: int, interaction_ids: Sequence[int]) -> int:
+    """Evaluate interactions with one judge or Python check; store every verdict; count cost."""
+    check = Check.objects.filter(pk=check_id, enabled=True).first()
+    if check is None:
+        return 0
+    params = parse_params(check.type, check.parameters)
+    assert isinstance(params, (JudgeParams, PythonParams))
+    run = EvaluatorRun(check.pk, check.severity, params)
+    texts = _texts(interaction_ids)
+    try:
+        verdicts = [(item.id, run.evaluate(item)) for item in texts]
+    finally:
+        run.close()
+    with transaction.atomic():
+        _store(check.project_id, [check], verdicts, [item.id for item in texts])
+        if run.client is not None:
+            usage = run.client.counter.snapshot()
+            Check.objects.filter(pk=check.pk).update(
+                evaluator_calls=F("evaluator_calls") + usage.calls,
+                evaluator_prompt_tokens=F("evaluator_prompt_tokens") + usage.prompt_tokens,
+                evaluator_completion_tokens=F("evaluator_completion_tokens")
+                + usage.completion_tokens,
+                evaluator_cost=F("evaluator_cost") + usage.cost,
+            )
+    return len(verdicts)
+
+
+def checks_enqueue_for_request_ids(*, project_id: int, request_ids: Sequence[str]) -> None:
+    """After ingestion commits, queue the new interactions for checking (never fails ingestion)."""
+    from annotation.tasks.checks import run_checks
+
+    def enqueue() -> None:
+        try:
+            run_checks.delay(project_id, list(request_ids))
+        except Exception:
+            # The broker is down: the rows stay unchecked and the beat sweep picks them up.
+            log.warning(
+                "could not enqueue checks for %d interactions", len(request_ids), exc_info=True
+            )
+
+    transaction.on_commit(enqueue)
+
+
+def checks_sweep(*, older_than: timedelta | None = None, batch: int = 1000) -> int:
+    """Queue every interaction still unchecked after a grace period; returns how many."""
+    from annotation.tasks.checks import run_checks_by_id
+
+    if older_than is None:
+        older_than = timedelta(seconds=settings.CHECKS_SWEEP_AFTER_SECONDS)
+    cutoff = timezone.now() - older_than
+    pending = (
+        Interaction.objects.filter(checked_at__isnull=True, received_at__lte=cutoff)
+        .order_by("project_id", "id")
+        .values_list("project_id", "id")
+    )
+    queued = 0
+    current: tuple[int, list[int]] | None = None
+    for project_id, pk in pending.iterator(chunk_size=5000):
+        if current is None or current[0] != project_id or len(current[1]) >= batch:
+            if current:
+                run_checks_by_id.delay(current[0], current[1])
+            current = (project_id, [])
+        current[1].append(pk)
+        queued += 1
+    if current:
+        run_checks_by_id.delay(current[0], current[1])
+    return queued
+
+
+def checks_rerun(*, check: Check, since: datetime | None = None, batch: int = 1000) -> int:
+    """Re-evaluate one check over the project's interactions since `since` (all when None)."""
+    from annotation.tasks.checks import rerun_check
+
+    interactions = Interaction.objects.filter(project_id=check.project_id)
+    if since is not None:
+        interactions = interactions.filter(timestamp__gte=since)
+    ids = list(interactions.order_by("id").values_list("id", flat=True))
+    for start in range(0, len(ids), batch):
+        rerun_check.delay(check.pk, ids[start : start + batch])
+    return len(ids)
+
+
+def interaction_ids_for(project_id: int, request_ids: Sequence[str]) -> list[int]:
+    return list(
+        Interaction.objects.filter(project_id=project_id, request_id__in=request_ids).values_list(
+            "id", flat=True
+        )
+    )
+
+
+def check_rerun_batch(*, check_id: int, interaction_ids: Sequence[int]) -> int:
+    """Re-evaluate one check (rule or evaluator, sampled as usual) on a batch of interactions."""
+    check = Check.objects.filter(pk=check_id).first()
+    if check is None:
+        return 0
+    if check.type in RULE_TYPES:
+        return checks_run(
+            project_id=check.project_id,
+            interaction_ids=interaction_ids,
+            check_ids=[check.pk],
+            enqueue_evaluators=False,
+        ).checked
+    chosen = [pk for pk in interaction_ids if sampled(check.pk, pk, check.sample_rate)]
+    return evaluator_run(check_id=check.pk, interaction_ids=chosen)

@@ -1,0 +1,13 @@
+"""Python evaluators that checks can load by dotted path in tests."""
+
+from __future__ import annotations
+
+
+def shouting(prompt: str, response: str) -> dict[str, object]:
+    """Scores how calm a response is: all capitals fails."""
+    calm = not (response.isupper() and len(response) > 3)
+    return {"score": 1.0 if calm else 0.0, "label": "calm" if calm else "shouting", "rationale": ""}
+
+
+def broken(prompt: str, response: str) -> dict[str, object]:
+    return {"score": "very high"}
