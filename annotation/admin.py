@@ -4,12 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
-from annotation.models import ApiToken, Feedback, Interaction, Membership, Project, ProjectKey, Role
+from annotation.checks.config import CheckConfigError
+from annotation.models import (
+    ApiToken,
+    Check,
+    Feedback,
+    Flag,
+    Interaction,
+    Membership,
+    Project,
+    ProjectKey,
+    Role,
+)
 from annotation.selectors.projects import projects_for_user
+from annotation.services.check_config import check_validate
 
 
 def led_projects(request: HttpRequest) -> QuerySet[Project]:
@@ -147,4 +160,66 @@ class FeedbackAdmin(LeadScopedAdmin):
     raw_id_fields = ["interaction"]
     list_select_related = ["project"]
     readonly_fields = ["project", "request_id", "user_id", "received_at"]
+    show_full_result_count = False
+
+
+class CheckAdminForm(forms.ModelForm):
+    """Validates parameters exactly as the API does, so a bad configuration never reaches a worker."""
+
+    class Meta:
+        model = Check
+        fields = ["project", "name", "type", "parameters", "severity", "enabled", "sample_rate"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.errors:
+            return cleaned
+        try:
+            cleaned["parameters"] = check_validate(
+                check_type=cleaned.get("type", ""), parameters=cleaned.get("parameters")
+            )
+        except CheckConfigError as exc:
+            field = "type" if exc.field == "type" else "parameters"
+            self.add_error(field, f"{exc.field}: {exc.message}")
+        return cleaned
+
+
+@admin.register(Check)
+class CheckAdmin(LeadScopedAdmin):
+    form = CheckAdminForm
+    list_display = [
+        "name",
+        "project",
+        "type",
+        "severity",
+        "enabled",
+        "sample_rate",
+        "evaluator_cost",
+    ]
+    list_filter = ["project", "type", "enabled"]
+    readonly_fields = [
+        "evaluator_calls",
+        "evaluator_prompt_tokens",
+        "evaluator_completion_tokens",
+        "evaluator_cost",
+    ]
+    lead_can_add = True
+    lead_can_delete = True
+
+
+@admin.register(Flag)
+class FlagAdmin(LeadScopedAdmin):
+    list_display = [
+        "interaction",
+        "check_config",
+        "flagged",
+        "severity",
+        "score",
+        "label",
+        "created_at",
+    ]
+    list_filter = ["project", "check_config", "flagged", "severity"]
+    raw_id_fields = ["interaction"]
+    list_select_related = ["check_config", "interaction"]
+    readonly_fields = ["project", "interaction", "check_config", "created_at"]
     show_full_result_count = False

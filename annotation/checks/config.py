@@ -75,6 +75,7 @@ PARAMS: dict[str, type[AnyParams]] = {
     CheckType.PYTHON: PythonParams,
 }
 
+
 def parse_params(check_type: str, parameters: Any) -> AnyParams:
     """Decode and validate parameters for `check_type`; raise CheckConfigError naming the field.
 

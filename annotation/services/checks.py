@@ -51,8 +51,12 @@ def _rule(check: Check) -> RuleCheck:
 
 
 def _texts(interaction_ids: Sequence[int]) -> list[InteractionText]:
-    rows = Interaction.objects.filter(pk__in=interaction_ids).order_by("id").values_list(
-        "id", "response", "messages", "prompt_template", "metadata", "retrieved_context"
+    rows = (
+        Interaction.objects.filter(pk__in=interaction_ids)
+        .order_by("id")
+        .values_list(
+            "id", "response", "messages", "prompt_template", "metadata", "retrieved_context"
+        )
     )
     return [
         InteractionText(
@@ -63,7 +67,7 @@ def _texts(interaction_ids: Sequence[int]) -> list[InteractionText]:
             metadata=metadata,
             retrieved_context=context,
         )
-        for pk, response, messages, template, metadata, context in rows.iterator(chunk_size=2000)
+        for pk, response, messages, template, metadata, context in rows
     ]
 
 
@@ -75,7 +79,7 @@ def _store(
 ) -> None:
     """Replace the flags of `checks` on `ids` with `verdicts` (a re-run drops stale flags)."""
     now = timezone.now()
-    Flag.objects.filter(interaction_id__in=ids, check_config__in=checks).delete()
+    Flag.objects.filter(interaction__id__any=ids, check_config__in=checks).delete()
     Flag.objects.bulk_create(
         [
             Flag(
@@ -124,7 +128,7 @@ def checks_run(
     with transaction.atomic():
         _store(project_id, rules, verdicts, ids)
         if check_ids is None:
-            Interaction.objects.filter(pk__in=ids).update(checked_at=timezone.now())
+            Interaction.objects.filter(pk__any=ids).update(checked_at=timezone.now())
     result = RunResult(checked=len(ids), flagged=len(verdicts))
     if enqueue_evaluators:
         from annotation.tasks.checks import run_evaluator
@@ -221,7 +225,7 @@ def checks_rerun(*, check: Check, since: datetime | None = None, batch: int = 10
 
 def interaction_ids_for(project_id: int, request_ids: Sequence[str]) -> list[int]:
     return list(
-        Interaction.objects.filter(project_id=project_id, request_id__in=request_ids).values_list(
+        Interaction.objects.filter(project_id=project_id, request_id__any=request_ids).values_list(
             "id", flat=True
         )
     )

@@ -32,9 +32,24 @@ def test_a_new_project_has_the_rule_checks_on(project: Project) -> None:
     ("check_type", "parameters", "field", "fragment"),
     [
         ("regex-magic", {}, "type", "unknown check type"),
-        ("format", {"deny_patterns": ["(unclosed"]}, "parameters.deny_patterns[0]", "Invalid regular expression"),
-        ("format", {"deny_patterns": ["(a+)+"]}, "parameters.deny_patterns[0]", "nests quantifiers"),
-        ("format", {"json_templates": {"t": {"type": "nonsense"}}}, "parameters.json_templates.t", ""),
+        (
+            "format",
+            {"deny_patterns": ["(unclosed"]},
+            "parameters.deny_patterns[0]",
+            "Invalid regular expression",
+        ),
+        (
+            "format",
+            {"deny_patterns": ["(a+)+"]},
+            "parameters.deny_patterns[0]",
+            "nests quantifiers",
+        ),
+        (
+            "format",
+            {"json_templates": {"t": {"type": "nonsense"}}},
+            "parameters.json_templates.t",
+            "",
+        ),
         ("format", {"max_chars": 0}, "parameters.max_chars", ">= 1"),
         ("format", {"colour": "blue"}, "parameters.colour", "unknown field"),
         ("pii", {"kinds": ["email", "dna"]}, "parameters.kinds", "dna"),
@@ -61,7 +76,10 @@ def test_an_unreachable_judge_is_refused_when_saved(project: Project, settings: 
 
     with pytest.raises(CheckConfigError, match="judge endpoint is not usable"):
         check_save(
-            project=project, name="judge", check_type="llm_judge", parameters={"rubric": "Polite? {response}"}
+            project=project,
+            name="judge",
+            check_type="llm_judge",
+            parameters={"rubric": "Polite? {response}"},
         )
 
 
@@ -69,7 +87,12 @@ def test_a_judge_without_an_endpoint_is_refused(project: Project, settings: Any)
     settings.JUDGE_BASE_URL = ""
 
     with pytest.raises(CheckConfigError, match="JUDGE_BASE_URL"):
-        check_save(project=project, name="judge", check_type="llm_judge", parameters={"rubric": "{response}"})
+        check_save(
+            project=project,
+            name="judge",
+            check_type="llm_judge",
+            parameters={"rubric": "{response}"},
+        )
 
 
 def test_a_reachable_judge_is_saved(project: Project, judge_server: FakeOpenAI) -> None:
@@ -91,12 +114,19 @@ def test_leads_configure_checks_through_the_api(lead: Persona, project: Project)
 
     created = client.post(
         "/api/v1/checks",
-        {"project": "support-bot", "name": "no-internal", "type": "format", "severity": "critical",
-         "parameters": {"deny_patterns": ["(?i)internal only"]}},
+        {
+            "project": "support-bot",
+            "name": "no-internal",
+            "type": "format",
+            "severity": "critical",
+            "parameters": {"deny_patterns": ["(?i)internal only"]},
+        },
         format="json",
     )
     bad = client.patch(
-        f"/api/v1/checks/{created.json()['id']}", {"parameters": {"deny_patterns": ["["]}}, format="json"
+        f"/api/v1/checks/{created.json()['id']}",
+        {"parameters": {"deny_patterns": ["["]}},
+        format="json",
     )
     listed = client.get("/api/v1/checks?project=support-bot")
 
@@ -105,21 +135,33 @@ def test_leads_configure_checks_through_the_api(lead: Persona, project: Project)
     assert bad.status_code == 400
     assert bad.json()["error"]["code"] == "invalid_check"
     assert bad.json()["error"]["details"]["field"] == "parameters.deny_patterns[0]"
-    assert Check.objects.get(name="no-internal").parameters["deny_patterns"] == ["(?i)internal only"]
+    assert Check.objects.get(name="no-internal").parameters["deny_patterns"] == [
+        "(?i)internal only"
+    ]
     assert {c["name"] for c in listed.json()} == {"pii", "blocklist", "format", "no-internal"}
 
 
-def test_only_leads_change_checks(engineer: Persona, annotator: Persona, outsider: Persona, project: Project) -> None:
+def test_only_leads_change_checks(
+    engineer: Persona, annotator: Persona, outsider: Persona, project: Project
+) -> None:
     check = project.checks.get(name="pii")
     body = {"enabled": False}
 
     assert engineer.client().get(f"/api/v1/checks/{check.pk}").status_code == 200
-    assert engineer.client().patch(f"/api/v1/checks/{check.pk}", body, format="json").status_code == 404
+    assert (
+        engineer.client().patch(f"/api/v1/checks/{check.pk}", body, format="json").status_code
+        == 404
+    )
     assert annotator.client().get(f"/api/v1/checks/{check.pk}").status_code == 404
     assert outsider.client().get(f"/api/v1/checks/{check.pk}").status_code == 404
-    assert engineer.client().post(
-        "/api/v1/checks", {"project": "support-bot", "name": "x", "type": "pii"}, format="json"
-    ).status_code == 403
+    assert (
+        engineer.client()
+        .post(
+            "/api/v1/checks", {"project": "support-bot", "name": "x", "type": "pii"}, format="json"
+        )
+        .status_code
+        == 403
+    )
     check.refresh_from_db()
     assert check.enabled
 

@@ -64,7 +64,9 @@ def test_a_rerun_replaces_stale_flags(project: Project) -> None:
     leaky = InteractionFactory(project=project, response="kim@example.org")
     checks_run(project_id=project.pk, interaction_ids=ids(leaky))
     pii = project.checks.get(name="pii")
-    check_save(project=project, check=pii, name="pii", check_type="pii", parameters={"kinds": ["phone"]})
+    check_save(
+        project=project, check=pii, name="pii", check_type="pii", parameters={"kinds": ["phone"]}
+    )
 
     checks_rerun(check=project.checks.get(name="pii"))
 
@@ -106,7 +108,10 @@ def test_ingestion_queues_the_checks_after_commit(
 
 
 def test_a_broker_outage_at_ingestion_loses_nothing(
-    ingest_client: APIClient, project: Project, django_capture_on_commit_callbacks: Any, monkeypatch: Any
+    ingest_client: APIClient,
+    project: Project,
+    django_capture_on_commit_callbacks: Any,
+    monkeypatch: Any,
 ) -> None:
     from annotation.tasks.checks import run_checks
 
@@ -132,7 +137,9 @@ def test_a_broker_outage_at_ingestion_loses_nothing(
     assert Flag.objects.get().check_config.name == "pii"
 
 
-def test_the_judge_records_every_verdict_with_its_cost(project: Project, judge: Check, judge_server: FakeOpenAI) -> None:
+def test_the_judge_records_every_verdict_with_its_cost(
+    project: Project, judge: Check, judge_server: FakeOpenAI
+) -> None:
     polite = InteractionFactory(project=project, response="Happy to help!")
     rude = InteractionFactory(project=project, response="Figure it out yourself.")
     judge_server.enqueue(GOOD, prompt_tokens=100, completion_tokens=20)
@@ -168,7 +175,9 @@ def test_malformed_judge_output_becomes_an_evaluator_error_flag(
     assert "8/10" in flag.rationale
 
 
-def test_the_judge_retries_a_429_then_succeeds(project: Project, judge: Check, judge_server: FakeOpenAI) -> None:
+def test_the_judge_retries_a_429_then_succeeds(
+    project: Project, judge: Check, judge_server: FakeOpenAI
+) -> None:
     item = InteractionFactory(project=project)
     judge_server.enqueue_status(429, retry_after=0)
     judge_server.enqueue(RUDE)
@@ -191,7 +200,9 @@ def test_a_judge_that_times_out_is_recorded_as_unavailable(
     assert Flag.objects.get(check_config=judge).label == "evaluator_unavailable"
 
 
-def test_evaluators_are_sampled_deterministically(project: Project, judge: Check, judge_server: FakeOpenAI) -> None:
+def test_evaluators_are_sampled_deterministically(
+    project: Project, judge: Check, judge_server: FakeOpenAI
+) -> None:
     from annotation.checks.evaluators import sampled
 
     judge.sample_rate = 0.3
@@ -201,13 +212,19 @@ def test_evaluators_are_sampled_deterministically(project: Project, judge: Check
     checks_run(project_id=project.pk, interaction_ids=ids(*items))
 
     expected = {i.pk for i in items if sampled(judge.pk, i.pk, 0.3)}
-    assert set(Flag.objects.filter(check_config=judge).values_list("interaction_id", flat=True)) == expected
+    assert (
+        set(Flag.objects.filter(check_config=judge).values_list("interaction_id", flat=True))
+        == expected
+    )
     assert 0 < len(expected) < 40
 
 
 def test_a_python_evaluator_runs_locally(project: Project) -> None:
     check = check_save(
-        project=project, name="calm", check_type="python", parameters={"callable": "tests.fakes.evaluators:shouting"}
+        project=project,
+        name="calm",
+        check_type="python",
+        parameters={"callable": "tests.fakes.evaluators:shouting"},
     )
     loud = InteractionFactory(project=project, response="READ THE MANUAL")
     calm = InteractionFactory(project=project, response="See the manual, page 3.")
@@ -221,7 +238,10 @@ def test_a_python_evaluator_runs_locally(project: Project) -> None:
 
 def test_a_broken_python_evaluator_is_an_error_flag_not_a_crash(project: Project) -> None:
     check = check_save(
-        project=project, name="broken", check_type="python", parameters={"callable": "tests.fakes.evaluators:broken"}
+        project=project,
+        name="broken",
+        check_type="python",
+        parameters={"callable": "tests.fakes.evaluators:broken"},
     )
     item = InteractionFactory(project=project)
 

@@ -285,6 +285,17 @@ def test_it_flags_a_pem_private_key_cut_off_before_its_end_line() -> None:
     assert find_pii(text) == [Span(0, len(text), "secret")]
 
 
+def test_it_pairs_each_pem_begin_line_with_its_own_end_line() -> None:
+    text = (
+        "-----BEGIN EC PRIVATE KEY-----\nQUJDREVG\nthen the reply was cut. "
+        "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----"
+    )
+    assert _found(text) == [
+        ("secret", "-----BEGIN EC PRIVATE KEY-----\nQUJDREVG"),
+        ("secret", "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----"),
+    ]
+
+
 @pytest.mark.parametrize(
     "text",
     [

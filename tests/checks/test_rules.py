@@ -8,7 +8,9 @@ from annotation.checks.rules import compile_rule
 from annotation.checks.verdicts import InteractionText
 
 
-def item(response: str, *, prompt: str = "Hi", template: str = "", **metadata: Any) -> InteractionText:
+def item(
+    response: str, *, prompt: str = "Hi", template: str = "", **metadata: Any
+) -> InteractionText:
     return InteractionText(
         id=1,
         response=response,
@@ -53,7 +55,9 @@ def test_pii_limits_itself_to_the_kinds_configured() -> None:
 
 
 def test_blocklist_finds_obfuscated_default_terms_and_custom_ones() -> None:
-    verdict = run("blocklist", "You are an 1d10t and a competitor-name fan", {"terms": ["competitor name"]})
+    verdict = run(
+        "blocklist", "You are an 1d10t and a competitor-name fan", {"terms": ["competitor name"]}
+    )
 
     assert verdict is not None
     assert [s["kind"] for s in verdict.spans] == ["blocklist", "blocklist"]
@@ -75,11 +79,23 @@ def test_blocklist_can_drop_the_defaults() -> None:
         ("x" * 50, {"max_chars": 10}, {}, "too_long"),
         ("I'm sorry, but I can't help with that.", {}, {}, "refusal"),
         ("The answer is", {}, {"finish_reason": "length"}, "truncated"),
-        ("Das ist eine sehr gute Frage, und die Antwort ist ganz einfach.", {"language": "en"}, {}, "wrong_language"),
-        ("Reset it. INTERNAL USE ONLY", {"deny_patterns": ["(?i)internal use only"]}, {}, "denied_pattern"),
+        (
+            "Das ist eine sehr gute Frage, und die Antwort ist ganz einfach.",
+            {"language": "en"},
+            {},
+            "wrong_language",
+        ),
+        (
+            "Reset it. INTERNAL USE ONLY",
+            {"deny_patterns": ["(?i)internal use only"]},
+            {},
+            "denied_pattern",
+        ),
     ],
 )
-def test_format_issues(response: str, parameters: dict[str, Any], metadata: dict[str, Any], label: str) -> None:
+def test_format_issues(
+    response: str, parameters: dict[str, Any], metadata: dict[str, Any], label: str
+) -> None:
     verdict = run("format", response, parameters, **metadata)
 
     assert verdict is not None

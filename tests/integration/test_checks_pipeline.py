@@ -28,7 +28,11 @@ def test_ingestion_to_worker_to_flag(celery_worker: Any) -> None:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {created.secret}")
     items = [
-        {"request_id": "leak", "prompt": "Who to call?", "response": "Call Dana on +1 415 555 0132."},
+        {
+            "request_id": "leak",
+            "prompt": "Who to call?",
+            "response": "Call Dana on +1 415 555 0132.",
+        },
         {"request_id": "rude", "prompt": "Help", "response": "Read the docs, idiot."},
         {"request_id": "fine", "prompt": "Help", "response": "Open Settings, then Security."},
     ]

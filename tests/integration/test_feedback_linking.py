@@ -17,11 +17,21 @@ def test_the_worker_links_feedback_that_missed_its_interaction(celery_worker: An
     now = timezone.now()
     # As if feedback and its interaction were committed by two concurrent requests.
     Feedback.objects.create(
-        project=project, request_id="race-1", kind="comment", text="late", timestamp=now, received_at=now
+        project=project,
+        request_id="race-1",
+        kind="comment",
+        text="late",
+        timestamp=now,
+        received_at=now,
     )
     interaction = InteractionFactory(project=project, request_id="race-1")
     Feedback.objects.create(
-        project=project, request_id="never", kind="comment", text="x", timestamp=now, received_at=now
+        project=project,
+        request_id="never",
+        kind="comment",
+        text="x",
+        timestamp=now,
+        received_at=now,
     )
 
     linked = link_waiting_feedback.delay().get(timeout=30)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from annotation.checks.detectors.blocklist import DEFAULT_TOXICITY_TERMS, Blocklist
 from annotation.checks.detectors.formatting import (
+    DEFAULT_REFUSAL_PHRASES,
     FormatIssue,
     check_empty,
     check_json,
@@ -18,6 +19,7 @@ from annotation.checks.detectors.pii import PII_KINDS, find_pii
 from annotation.checks.detectors.spans import Span
 
 __all__ = [
+    "DEFAULT_REFUSAL_PHRASES",
     "DEFAULT_TOXICITY_TERMS",
     "PII_KINDS",
     "Blocklist",

@@ -6,9 +6,15 @@ import functools
 import itertools
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from annotation.checks.detectors.spans import Span
-from annotation.checks.detectors.wordscan import PUNCTUATION, WordScanner, compile_scanner
+from annotation.checks.detectors.wordscan import (
+    PUNCTUATION,
+    WordScanner,
+    char_class,
+    compile_scanner,
+)
 
 DEFAULT_TOXICITY_TERMS: tuple[str, ...] = (
     "idiot",
@@ -105,71 +111,73 @@ def _normalize(term: str) -> str:
 def _compile(terms: tuple[str, ...]) -> WordScanner | None:
     if not terms:
         return None
-    ascii_trie: _Trie = {}
-    text_trie: _Trie = {}
+    ascii_trie, text_trie = _Node(), _Node()
     for index, term in enumerate(terms):
         tokens = [(char, len(list(run))) for char, run in itertools.groupby(term)]
-        _insert(text_trie, tokens, index, term)
+        # A plural "s" is allowed after single-word terms that end in a letter.
+        ending = (index, " " not in term and term[-1].isalpha())
+        text_trie.insert(tokens, ending)
         if term.isascii():
-            _insert(ascii_trie, tokens, index, term)
+            ascii_trie.insert(tokens, ending)
     return compile_scanner(
-        ascii_body=_regex(ascii_trie, _ASCII_GAPS) if ascii_trie else None,
-        text_body=_regex(text_trie, _TEXT_GAPS),
+        ascii_body=ascii_trie.regex(_ASCII_GAPS) if ascii_trie.children else None,
+        text_body=text_trie.regex(_TEXT_GAPS),
         first_chars="".join(_letter_chars(term[0]) for term in terms),
         keep=_LEET_PUNCTUATION,
     )
 
 
-# The terms share one trie of (character, run length) tokens, turned into
-# one regex where every alternative opens with a plain character class: the
-# regex engine tests that class before entering the alternative, so a word
-# that starts like no term costs one or two class tests. "idiot" and
-# "imbecile" share their first "i", "dumb" and "dumbass" share "dumb".
-_Token = tuple[str, int]
-_Trie = dict[_Token, "_Trie"]
-_TERMINAL = ("", 0)  # child key holding, as its only key, the term's index
+_Token = tuple[str, int]  # a character (" " between words) and how often it repeats
 
 
-def _insert(trie: _Trie, tokens: list[_Token], index: int, term: str) -> None:
-    node = trie
-    for token in tokens:
-        node = node.setdefault(token, {})
-    # A plural "s" is allowed after single-word terms that end in a letter.
-    node[_TERMINAL] = {(str(index), int(" " not in term and term[-1].isalpha())): {}}
+@dataclass(slots=True)
+class _Node:
+    """A trie of the terms' tokens, turned into one regex.
 
+    Every alternative in the regex opens with a plain character class, which
+    the regex engine tests before entering the alternative, so a word that
+    starts like no term costs one or two class tests. "idiot" and "imbecile"
+    share their first "i"; "dumb" and "dumbass" share "dumb".
+    """
 
-def _regex(trie: _Trie, gaps: tuple[str, str]) -> str:
-    return f"(?:{_node_regex(trie, gaps, after_letter=False)}){_WORD_END}"
+    children: dict[_Token, _Node] = field(default_factory=dict)
+    ending: tuple[int, bool] | None = None  # (term index, plural allowed)
 
+    def insert(self, tokens: list[_Token], ending: tuple[int, bool]) -> None:
+        node = self
+        for token in tokens:
+            node = node.children.setdefault(token, _Node())
+        node.ending = ending
 
-def _node_regex(node: _Trie, gaps: tuple[str, str], *, after_letter: bool) -> str:
-    between_letters, between_words = gaps
-    letters, words, ends = [], [], []
-    for (char, count), child in node.items():
-        if (char, count) == _TERMINAL:
-            ((index, plural),) = child
-            ends.append(f"(?P<t{index}>){_PLURAL if plural else ''}")
-        elif char == " ":
-            words.append(between_words + _node_regex(child, gaps, after_letter=False))
-        else:
-            cls = _char_class(_letter_chars(char))
-            # A run of one letter needs its count, so "ass" needs two s's (and
-            # "as" stays clean) while "asssss" still matches; the maximum keeps
-            # the worst case linear on inputs like "!!!!!!!!".
+    def regex(self, gaps: tuple[str, str]) -> str:
+        return f"(?:{self._regex(gaps, after_letter=False)}){_WORD_END}"
+
+    def _regex(self, gaps: tuple[str, str], *, after_letter: bool) -> str:
+        between_letters, between_words = gaps
+        letters, words = [], []
+        for (char, count), child in self.children.items():
+            if char == " ":
+                words.append(between_words + child._regex(gaps, after_letter=False))
+                continue
+            cls = char_class(_letter_chars(char))
+            # A run of one letter needs its count, so "ass" needs two s's
+            # ("as" stays clean) while "asssss" still matches; the maximum
+            # keeps the worst case linear on inputs like "!!!!!!!!".
             repeat = f"(?:{between_letters}{cls}){{{count - 1},{count + _MAX_EXTRA_REPEATS}}}"
-            letters.append(cls + repeat + _node_regex(child, gaps, after_letter=True))
-    alternatives = []
-    if letters:
-        lead = between_letters if after_letter else ""
-        alternatives.append(f"{lead}(?:{'|'.join(letters)})")
-    alternatives += words + ends  # longer continuations first
-    return alternatives[0] if len(alternatives) == 1 else f"(?:{'|'.join(alternatives)})"
+            letters.append(cls + repeat + child._regex(gaps, after_letter=True))
+        # Longer continuations first, so "dumbass" wins over "dumb".
+        alternatives = []
+        if letters:
+            lead = between_letters if after_letter else ""
+            alternatives.append(f"{lead}(?:{'|'.join(letters)})")
+        alternatives += words
+        if self.ending is not None:
+            # The empty named group tells find_terms which term matched.
+            index, plural = self.ending
+            alternatives.append(f"(?P<t{index}>){_PLURAL if plural else ''}")
+        return alternatives[0] if len(alternatives) == 1 else f"(?:{'|'.join(alternatives)})"
 
 
 def _letter_chars(char: str) -> str:
     upper = char.upper()
     return _LEET.get(char, char) + (upper if len(upper) == 1 else "")
-
-
-def _char_class(chars: str) -> str:
-    return "[" + "".join(re.escape(c) for c in sorted(set(chars))) + "]"

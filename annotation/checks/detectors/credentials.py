@@ -31,21 +31,12 @@ class _Rule:
     needs_digit: bool = False
 
 
+# PEM private keys also contain "-": see _find_private_keys.
 _DASH_RULES: tuple[_Rule, ...] = (
     # OpenAI (sk-..., sk-proj-..., sk-svcacct-...) and Anthropic (sk-ant-api03-...).
     _Rule("sk-", re.compile(_token("sk-", 3, r"[A-Za-z0-9_\-]{20,}")), needs_digit=True),
     # Slack bot, user, app-level, refresh and legacy tokens.
     _Rule("xox", re.compile(_token("xox[bpars]-", 5, r"[A-Za-z0-9\-]{10,}")), needs_digit=True),
-    # A PEM block cut off before its END line (a truncated response) still
-    # leaks the key: then the span covers the header and whole base64 lines.
-    _Rule(
-        "-----BEGIN",
-        re.compile(
-            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----"
-            r"(?:[\s\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----"
-            r"|(?:\r?\n[A-Za-z0-9+/=]+(?=\r?\n|\Z))*)"
-        ),
-    ),
 )
 _UNDERSCORE_RULES: tuple[_Rule, ...] = (
     # GitHub personal, OAuth, user-to-server, server-to-server and refresh tokens.
@@ -80,12 +71,19 @@ _OTHER_RULES: tuple[_Rule, ...] = (
 )
 _DIGIT_RE = re.compile(r"[0-9]")
 
+_PEM_BEGIN_RE = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----")
+_PEM_END_RE = re.compile(r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----")
+# The base64 lines after a BEGIN line whose END line never came.
+_PEM_BODY_RE = re.compile(r"(?:\r?\n[A-Za-z0-9+/=]+(?=\r?\n|\Z))*")
+
 
 def find_secrets(text: str) -> list[Span]:
     spans: list[Span] = []
     _apply(text, _OTHER_RULES, spans)
     if "-" in text:
         _apply(text, _DASH_RULES, spans)
+        if "-----BEGIN" in text:
+            _find_private_keys(text, spans)
     if "_" in text:
         _apply(text, _UNDERSCORE_RULES, spans)
     return spans
@@ -99,3 +97,25 @@ def _apply(text: str, rules: tuple[_Rule, ...], spans: list[Span]) -> None:
             if rule.needs_digit and not _DIGIT_RE.search(m.group()):
                 continue
             spans.append(Span(m.start(), m.end(), "secret"))
+
+
+def _find_private_keys(text: str, spans: list[Span]) -> None:
+    """PEM private key blocks, from BEGIN line to END line.
+
+    A block cut off before its END line (a truncated response) still leaks
+    the key: then the span runs over the base64 lines after the BEGIN line.
+    BEGIN and END lines are paired in one forward pass, so text repeating
+    BEGIN lines without END lines stays linear.
+    """
+    begins = list(_PEM_BEGIN_RE.finditer(text))
+    ends = iter(_PEM_END_RE.finditer(text))
+    end = next(ends, None)
+    for i, begin in enumerate(begins):
+        while end is not None and end.start() < begin.end():
+            end = next(ends, None)
+        next_begin = begins[i + 1].start() if i + 1 < len(begins) else len(text)
+        if end is not None and end.end() <= next_begin:
+            spans.append(Span(begin.start(), end.end(), "secret"))
+        else:
+            body = _PEM_BODY_RE.match(text, begin.end())
+            spans.append(Span(begin.start(), body.end() if body else begin.end(), "secret"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import re
 from collections.abc import Collection
@@ -101,11 +102,16 @@ def _resolve_overlaps(spans: list[Span]) -> list[Span]:
     if len(spans) < 2:
         return spans
     spans.sort(key=lambda s: (s.start - s.end, _PRIORITY[s.kind], s.start))
+    # Kept spans never overlap, so sorted by start their ends are sorted too,
+    # and a new span can only collide with the last kept one starting before its end.
+    starts: list[int] = []
     kept: list[Span] = []
     for span in spans:
-        if all(span.end <= k.start or span.start >= k.end for k in kept):
-            kept.append(span)
-    kept.sort(key=lambda s: s.start)
+        i = bisect.bisect_left(starts, span.end)
+        if i and kept[i - 1].end > span.start:
+            continue
+        starts.insert(i, span.start)
+        kept.insert(i, span)
     return kept
 
 

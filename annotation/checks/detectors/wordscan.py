@@ -53,12 +53,12 @@ def compile_scanner(
     ``ascii_body`` must be ASCII and see separators as spaces; ``None`` when
     no word can occur in ASCII text.
     """
-    first = _char_class(first_chars)
+    first = char_class(first_chars)
     table = bytes(
         b if b >= 128 or chr(b).isalnum() or chr(b) in keep else ord(" ") for b in range(256)
     )
     ascii_pattern = (
-        re.compile(f" (?={_char_class(first_chars, ascii_only=True)})(?:{ascii_body})".encode())
+        re.compile(f" (?={char_class(first_chars, ascii_only=True)})(?:{ascii_body})".encode())
         if ascii_body is not None
         else None
     )
@@ -69,7 +69,7 @@ def compile_scanner(
     return WordScanner(ascii_pattern, text_pattern, table)
 
 
-def _char_class(chars: str, *, ascii_only: bool = False) -> str:
+def char_class(chars: str, *, ascii_only: bool = False) -> str:
     chars = "".join(sorted({c for c in chars if c.isascii() or not ascii_only}))
     return f"[{re.escape(chars)}]"
 
