@@ -1,0 +1,313 @@
+"""An agreement report for a queue's annotations: per field, per annotator, per guideline version.
+
+Pure computation over plain records, so the Celery task only has to load them; see
+`annotation.agreement` for the metrics themselves.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Any, Literal
+
+from annotation.agreement import Level, cohen_kappa, fleiss_kappa
+from annotation.agreement_bootstrap import Coincidences
+from annotation.schemas.label_schema import RELEVANCE_OPTIONS, FieldSpec
+
+CATEGORICAL = ("choice", "pairwise", "likert", "multi_choice", "relevance")
+Progress = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class AnnotationRecord:
+    item_id: int
+    annotator: str
+    values: Mapping[str, Any]
+    guideline_version: int | None = None
+
+
+def _finite(value: float) -> float | None:
+    return None if value is None or math.isnan(value) else round(value, 6)
+
+
+def _interval(pair: tuple[float, float]) -> list[float | None]:
+    return [_finite(pair[0]), _finite(pair[1])]
+
+
+def _valid(spec: FieldSpec, value: Any, taxonomy: Sequence[str]) -> bool:
+    if spec.type in ("choice", "pairwise"):
+        allowed = ("A", "B", "tie") if spec.type == "pairwise" else spec.allowed(taxonomy)
+        return isinstance(value, str) and value in allowed
+    if spec.type == "likert":
+        return (
+            isinstance(value, int) and not isinstance(value, bool) and spec.min <= value <= spec.max
+        )
+    if spec.type == "multi_choice":
+        return isinstance(value, list) and all(v in spec.allowed(taxonomy) for v in value)
+    if spec.type == "relevance":
+        options = spec.options or RELEVANCE_OPTIONS
+        return isinstance(value, dict) and all(v in options for v in value.values())
+    return False
+
+
+@dataclass
+class _Field:
+    """The units of one field: item -> annotator -> value, with what did not fit the schema."""
+
+    spec: FieldSpec
+    units: dict[Hashable, dict[str, Any]]
+    out_of_schema: int
+    examples: list[Any]
+
+
+def _collect(
+    spec: FieldSpec, records: Sequence[AnnotationRecord], taxonomy: Sequence[str]
+) -> _Field:
+    units: dict[Hashable, dict[str, Any]] = defaultdict(dict)
+    bad = 0
+    examples: list[Any] = []
+    for record in records:
+        if spec.name not in record.values or record.values[spec.name] in (None, "", [], {}):
+            continue
+        value = record.values[spec.name]
+        if not _valid(spec, value, taxonomy):
+            bad += 1
+            if len(examples) < 5:
+                examples.append(value)
+            continue
+        if spec.type == "relevance":
+            for document, label in value.items():
+                units[(record.item_id, document)][record.annotator] = label
+        else:
+            units[record.item_id][record.annotator] = value
+    return _Field(spec, dict(units), bad, examples)
+
+
+def _scalar_metrics(
+    units: list[dict[str, Any]],
+    level: Level,
+    categories: Sequence[Hashable] | None,
+    *,
+    resamples: int,
+    seed: int,
+) -> dict[str, Any]:
+    coincidences = Coincidences(units, level, categories)
+    intervals = coincidences.bootstrap(n_resamples=resamples, seed=seed) if resamples else None
+    metrics: dict[str, Any] = {
+        "units": coincidences.items,
+        "krippendorff_alpha": _finite(coincidences.alpha()),
+        "percent_agreement": _finite(coincidences.percent_agreement()),
+    }
+    if intervals:
+        metrics["krippendorff_alpha_ci"] = _interval(intervals["alpha"])
+        metrics["percent_agreement_ci"] = _interval(intervals["percent_agreement"])
+    annotators = {a for unit in units for a in unit}
+    paired = [u for u in units if len(u) >= 2]
+    if len(annotators) == 2 and paired:
+        weights: Literal["quadratic"] | None = None if level == "nominal" else "quadratic"
+        metrics["cohen_kappa"] = _finite(
+            cohen_kappa(paired, weights=weights, categories=categories)
+        )
+    sizes = {len(u) for u in paired}
+    if len(sizes) == 1 and paired:
+        metrics["fleiss_kappa"] = _finite(fleiss_kappa(paired))
+    return metrics
+
+
+def _field_report(
+    field: _Field, taxonomy: Sequence[str], *, resamples: int, seed: int
+) -> dict[str, Any]:
+    spec = field.spec
+    report: dict[str, Any] = {
+        "name": spec.name,
+        "type": spec.type,
+        "agreement_required": spec.agreement,
+    }
+    if field.out_of_schema:
+        report["out_of_schema"] = {"count": field.out_of_schema, "examples": field.examples}
+    units = list(field.units.values())
+    if not any(len(u) >= 2 for u in units):
+        report["status"] = "not_computable"
+        report["reason"] = (
+            "No item of this field has two annotations yet."
+            if units
+            else "No annotation has a value for this field."
+        )
+        return report
+    report["status"] = "ok"
+    if spec.type == "likert":
+        scale = list(range(spec.min, spec.max + 1))
+        report["levels"] = {
+            level: _scalar_metrics(units, level, scale, resamples=resamples, seed=seed)
+            for level in ("ordinal", "interval")
+        }
+        report.update(report["levels"]["ordinal"])
+    elif spec.type == "multi_choice":
+        labels = sorted({label for unit in units for chosen in unit.values() for label in chosen})
+        per_label = []
+        for label in labels:
+            binary = [{a: label in chosen for a, chosen in unit.items()} for unit in units]
+            per_label.append(
+                {
+                    "label": label,
+                    **_scalar_metrics(binary, "nominal", [False, True], resamples=0, seed=seed),
+                }
+            )
+        report["per_label"] = per_label
+        alphas = [
+            entry["krippendorff_alpha"]
+            for entry in per_label
+            if entry["krippendorff_alpha"] is not None
+        ]
+        report["krippendorff_alpha"] = _finite(sum(alphas) / len(alphas)) if alphas else None
+        report["units"] = sum(1 for u in units if len(u) >= 2)
+        report["note"] = "Agreement per reason as a yes/no label; the overall figure is their mean."
+    else:
+        report.update(_scalar_metrics(units, "nominal", None, resamples=resamples, seed=seed))
+    return report
+
+
+def _pairwise_matrix(units: dict[Hashable, dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
+    together: dict[tuple[str, str], list[bool]] = defaultdict(list)
+    for unit in units.values():
+        for a, b in combinations(sorted(unit), 2):
+            together[(a, b)].append(unit[a] == unit[b])
+    matrix: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+    for (a, b), agreed in together.items():
+        entry = {"items": len(agreed), "percent_agreement": _finite(sum(agreed) / len(agreed))}
+        matrix[a][b] = entry
+        matrix[b][a] = entry
+    return dict(matrix)
+
+
+def _per_annotator(
+    units: dict[Hashable, dict[str, Any]], adjudicated: Mapping[Any, Any]
+) -> list[dict[str, Any]]:
+    with_others: dict[str, list[float]] = defaultdict(list)
+    with_final: dict[str, list[bool]] = defaultdict(list)
+    counts: Counter[str] = Counter()
+    for item, unit in units.items():
+        for annotator, value in unit.items():
+            counts[annotator] += 1
+            others = [v for a, v in unit.items() if a != annotator]
+            if others:
+                with_others[annotator].append(sum(v == value for v in others) / len(others))
+            if item in adjudicated:
+                with_final[annotator].append(adjudicated[item] == value)
+    return [
+        {
+            "annotator": annotator,
+            "items": counts[annotator],
+            "agreement_with_others": _finite(
+                sum(with_others[annotator]) / len(with_others[annotator])
+            )
+            if with_others[annotator]
+            else None,
+            "agreement_with_adjudicated": _finite(
+                sum(with_final[annotator]) / len(with_final[annotator])
+            )
+            if with_final[annotator]
+            else None,
+            "adjudicated_items": len(with_final[annotator]),
+        }
+        for annotator in sorted(counts)
+    ]
+
+
+def build_report(
+    fields: Sequence[FieldSpec],
+    records: Sequence[AnnotationRecord],
+    *,
+    adjudicated: Mapping[int, Mapping[str, Any]] | None = None,
+    taxonomy: Sequence[str] = (),
+    overlap: int = 2,
+    resamples: int = 500,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """The whole report; `progress` is called with a fraction as fields are done."""
+    adjudicated = adjudicated or {}
+    categorical = [spec for spec in fields if spec.type in CATEGORICAL]
+    skipped = [spec.name for spec in fields if spec.type not in CATEGORICAL]
+    items = {record.item_id for record in records}
+    report: dict[str, Any] = {
+        "items": len(items),
+        "annotations": len(records),
+        "annotators": sorted({record.annotator for record in records}),
+        "free_text_fields": skipped,
+        "seed": seed,
+        "resamples": resamples,
+        "fields": [],
+        "warnings": [],
+    }
+    if overlap < 2:
+        report["status"] = "not_computable"
+        report["reason"] = (
+            "The queue asks for one annotation per item (overlap 1), so no two annotators ever "
+            "label the same item; raise the overlap to measure agreement."
+        )
+        return report
+    if not records:
+        report["status"] = "not_computable"
+        report["reason"] = "The queue has no annotations yet."
+        return report
+    collected = [_collect(spec, records, taxonomy) for spec in categorical]
+    steps = len(collected) + 2
+    for done, field in enumerate(collected, start=1):
+        report["fields"].append(_field_report(field, taxonomy, resamples=resamples, seed=seed))
+        if field.out_of_schema:
+            report["warnings"].append(
+                f"{field.out_of_schema} value(s) of '{field.spec.name}' do not fit the current "
+                "schema (left from an older schema version?) and were left out."
+            )
+        if progress:
+            progress(done / steps)
+    main = next(
+        (f for f in collected if f.spec.agreement and f.spec.type != "multi_choice"), None
+    ) or next((f for f in collected if f.spec.type not in ("multi_choice", "relevance")), None)
+    report["status"] = (
+        "ok" if any(f.get("status") == "ok" for f in report["fields"]) else "not_computable"
+    )
+    if report["status"] != "ok":
+        report["reason"] = "No field has an item with two annotations yet."
+    if main is not None:
+        final = {
+            item: values[main.spec.name]
+            for item, values in adjudicated.items()
+            if main.spec.name in values
+        }
+        report["main_field"] = main.spec.name
+        report["pairwise"] = _pairwise_matrix(main.units)
+        report["per_annotator"] = _per_annotator(main.units, final)
+        report["by_guideline_version"] = _by_version(main.spec, records, taxonomy, seed=seed)
+    if progress:
+        progress(1.0)
+    return report
+
+
+def _by_version(
+    spec: FieldSpec, records: Sequence[AnnotationRecord], taxonomy: Sequence[str], *, seed: int
+) -> list[dict[str, Any]]:
+    versions: dict[int | None, list[AnnotationRecord]] = defaultdict(list)
+    for record in records:
+        versions[record.guideline_version].append(record)
+    trend = []
+    for version in sorted(versions, key=lambda v: (v is None, v or 0)):
+        field = _collect(spec, versions[version], taxonomy)
+        units = list(field.units.values())
+        level: Level = "ordinal" if spec.type == "likert" else "nominal"
+        scale = list(range(spec.min, spec.max + 1)) if spec.type == "likert" else None
+        coincidences = Coincidences(units, level, scale)
+        trend.append(
+            {
+                "guideline_version": version,
+                "annotations": len(versions[version]),
+                "units": coincidences.items,
+                "krippendorff_alpha": _finite(coincidences.alpha()),
+                "percent_agreement": _finite(coincidences.percent_agreement()),
+            }
+        )
+    return trend
