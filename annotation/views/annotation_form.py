@@ -1,0 +1,115 @@
+"""Translating the workspace's HTML form to and from an annotation's `values`.
+
+The form only translates; the annotation services validate against the schema, so the browser
+and the API refuse exactly the same things.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.http import QueryDict
+
+from annotation.schemas.label_schema import FieldSpec
+
+MAX_FORM_TEXT = 1_000_000
+
+
+def relevance_key(field_name: str, document_id: str) -> str:
+    return f"{field_name}__doc__{document_id}"
+
+
+def values_from_post(
+    fields: Sequence[FieldSpec], post: QueryDict, document_ids: Sequence[str]
+) -> dict[str, Any]:
+    """The values a submitted form gives; empty fields are left out, everything else kept as sent."""
+    values: dict[str, Any] = {}
+    for spec in fields:
+        if spec.type == "multi_choice":
+            chosen = post.getlist(spec.name)
+            if chosen:
+                values[spec.name] = chosen
+        elif spec.type == "likert":
+            raw = post.get(spec.name, "").strip()
+            if raw:
+                values[spec.name] = int(raw) if raw.lstrip("-").isdigit() else raw
+        elif spec.type == "relevance":
+            ratings = {
+                doc: post[relevance_key(spec.name, doc)]
+                for doc in document_ids
+                if post.get(relevance_key(spec.name, doc))
+            }
+            if ratings:
+                values[spec.name] = ratings
+        else:
+            raw = post.get(spec.name, "")
+            if raw.strip():
+                values[spec.name] = raw
+    return values
+
+
+def seconds_from_post(post: QueryDict) -> float | None:
+    try:
+        seconds = float(post.get("seconds", ""))
+    except ValueError:
+        return None
+    return seconds if 0 <= seconds < 24 * 3600 else None
+
+
+@dataclass
+class Widget:
+    """One schema field as the template draws it."""
+
+    spec: FieldSpec
+    options: list[str]
+    value: Any = None
+    error: str = ""
+    documents: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def scale(self) -> list[int]:
+        return list(range(self.spec.min, self.spec.max + 1))
+
+    @property
+    def chosen(self) -> list[str]:
+        return list(self.value) if isinstance(self.value, list) else []
+
+
+def widgets(
+    fields: Sequence[FieldSpec],
+    *,
+    taxonomy: Sequence[str],
+    values: Mapping[str, Any],
+    errors: Mapping[str, str],
+    response: str,
+    documents: Sequence[dict[str, Any]],
+) -> list[Widget]:
+    drawn = []
+    for spec in fields:
+        value = values.get(spec.name)
+        if spec.type == "correction" and value is None:
+            value = response
+        if spec.type == "relevance":
+            ratings = value if isinstance(value, dict) else {}
+            docs = [
+                {
+                    **doc,
+                    "rating": ratings.get(str(doc.get("id")), ""),
+                    "key": relevance_key(spec.name, str(doc.get("id"))),
+                }
+                for doc in documents
+            ]
+        else:
+            docs = []
+        drawn.append(
+            Widget(
+                spec=spec,
+                options=list(spec.allowed(taxonomy)),
+                value=value,
+                error=errors.get(f"values.{spec.name}", ""),
+                documents=docs,
+            )
+        )
+    return drawn

@@ -1,0 +1,240 @@
+"""The annotator's workspace: take the next item, label it, submit, and get the next one.
+
+One view per page; htmx requests get the `item` partial of the same template, so the page also
+works as plain forms without JavaScript.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from annotation.models import Annotation, Lease, Queue, QueueItem
+from annotation.rendering import render_markdown
+from annotation.schemas.label_schema import FieldSpec, parse_schema
+from annotation.selectors.queues import guideline_for_queue, queue_access
+from annotation.selectors.workspace import item_view, recent_annotations, revisable
+from annotation.services.annotations import AnnotationInvalid, annotation_revise, annotation_submit
+from annotation.services.leasing import Leased, ReviewError, lease_next, lease_skip
+from annotation.views.annotation_form import seconds_from_post, values_from_post, widgets
+
+TEMPLATE = "annotation/workspace.html"
+
+
+def _queue_for(request: HttpRequest, queue_id: int) -> Queue:
+    access = queue_access(request.user, queue_id)
+    if access is None:
+        raise Http404("No such queue among yours.")
+    return access.queue
+
+
+def _documents(item: QueueItem) -> list[str]:
+    return [
+        str(d.get("id"))
+        for d in item.interaction.retrieved_context or []
+        if isinstance(d, dict) and d.get("id")
+    ]
+
+
+def _item_context(
+    queue: Queue,
+    leased: Leased | None,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    notice: str = "",
+    problem: str = "",
+) -> dict[str, Any]:
+    context: dict[str, Any] = {
+        "queue": queue,
+        "notice": notice,
+        "problem": problem,
+        "leased": leased,
+    }
+    if leased is None:
+        return context
+    fields: list[FieldSpec] = parse_schema(queue.schema)
+    view = item_view(leased.item)
+    context.update(
+        view=view,
+        lease=leased.lease,
+        guideline=leased.guideline,
+        widgets=widgets(
+            fields,
+            taxonomy=queue.project.label_names,
+            values=values or {},
+            errors=errors or {},
+            response=view.response,
+            documents=view.documents,
+        ),
+        submit_url=reverse("item-submit", args=[queue.pk, leased.item.pk]),
+        skip_url=reverse("item-skip", args=[queue.pk, leased.item.pk]),
+    )
+    return context
+
+
+def _page(
+    request: HttpRequest, queue: Queue, context: dict[str, Any], status: int = 200
+) -> HttpResponse:
+    if request.htmx:
+        return render(request, f"{TEMPLATE}#item", context, status=status)
+    guideline = guideline_for_queue(queue)
+    context.update(
+        guideline_html=render_markdown(guideline.text) if guideline else "",
+        guideline_version=guideline.version if guideline else None,
+    )
+    return render(request, TEMPLATE, context, status=status)
+
+
+def _next(request: HttpRequest, queue: Queue, **extra: Any) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    try:
+        leased = lease_next(queue=queue, annotator=user)
+    except ReviewError as error:
+        return _page(
+            request,
+            queue,
+            _item_context(queue, None, problem=error.message, **extra),
+            error.status_code,
+        )
+    return _page(request, queue, _item_context(queue, leased, **extra))
+
+
+@login_required
+def queue_work(request: HttpRequest, queue_id: int) -> HttpResponse:
+    """Lease the next item (or the one already held) and show it."""
+    return _next(request, _queue_for(request, queue_id))
+
+
+def _held(request: HttpRequest, queue: Queue, item_id: int) -> QueueItem:
+    item = (
+        QueueItem.objects.select_related("interaction", "queue__project")
+        .filter(pk=item_id, queue=queue)
+        .first()
+    )
+    if item is None:
+        raise Http404("No such item in this queue.")
+    return item
+
+
+@login_required
+@require_POST
+def item_submit(request: HttpRequest, queue_id: int, item_id: int) -> HttpResponse:
+    """Store the annotation and move on; a refused one comes back with its values and errors."""
+    queue = _queue_for(request, queue_id)
+    item = _held(request, queue, item_id)
+    user: User = request.user  # type: ignore[assignment]
+    values = values_from_post(parse_schema(queue.schema), request.POST, _documents(item))
+    try:
+        annotation_submit(
+            item_id=item.pk, annotator=user, values=values, seconds=seconds_from_post(request.POST)
+        )
+    except AnnotationInvalid as invalid:
+        errors = {error.field: error.message for error in invalid.errors}
+        lease = Lease.objects.select_related("guideline").filter(item=item, annotator=user).first()
+        if lease is None:
+            return _next(
+                request, queue, problem="You hold no lease on that item; nothing was saved."
+            )
+        leased = Leased(item=item, lease=lease, guideline=lease.guideline)
+        context = _item_context(
+            queue,
+            leased,
+            values=values,
+            errors=errors,
+            problem="Fix the fields marked below; nothing was saved yet.",
+        )
+        return _page(request, queue, context, status=422 if not request.htmx else 200)
+    except ReviewError as error:
+        if not request.htmx:
+            return redirect("queue-work", queue_id=queue.pk)
+        return _next(request, queue, problem=error.message)
+    if not request.htmx:
+        return redirect("queue-work", queue_id=queue.pk)
+    return _next(request, queue, notice="Saved.")
+
+
+@login_required
+@require_POST
+def item_skip(request: HttpRequest, queue_id: int, item_id: int) -> HttpResponse:
+    queue = _queue_for(request, queue_id)
+    item = _held(request, queue, item_id)
+    user: User = request.user  # type: ignore[assignment]
+    try:
+        lease_skip(item_id=item.pk, annotator=user)
+    except ReviewError as error:
+        return _next(request, queue, problem=error.message)
+    if not request.htmx:
+        return redirect("queue-work", queue_id=queue.pk)
+    return _next(request, queue, notice="Skipped.")
+
+
+@login_required
+def my_annotations(request: HttpRequest, queue_id: int) -> HttpResponse:
+    """The annotator's recent annotations in this queue, each revisable until its item is done."""
+    queue = _queue_for(request, queue_id)
+    user: User = request.user  # type: ignore[assignment]
+    rows = [(annotation, revisable(annotation)) for annotation in recent_annotations(user, queue)]
+    template = "annotation/my_annotations.html"
+    return render(
+        request, f"{template}#list" if request.htmx else template, {"queue": queue, "rows": rows}
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def annotation_edit(request: HttpRequest, annotation_id: int) -> HttpResponse:
+    """Revise one's own annotation while its item is not done."""
+    user: User = request.user  # type: ignore[assignment]
+    annotation = get_object_or_404(
+        Annotation.objects.select_related("item__queue__project", "item__interaction"),
+        pk=annotation_id,
+        annotator=user,
+    )
+    queue = annotation.item.queue
+    if queue_access(user, queue.pk) is None:
+        raise Http404("No such annotation among yours.")
+    fields = parse_schema(queue.schema)
+    values: dict[str, Any] = dict(annotation.values)
+    errors: dict[str, str] = {}
+    problem = notice = ""
+    status = 200
+    if request.method == "POST":
+        values = values_from_post(fields, request.POST, _documents(annotation.item))
+        try:
+            annotation = annotation_revise(
+                annotation_id=annotation.pk, annotator=user, values=values
+            )
+            notice = "Saved your revision."
+        except AnnotationInvalid as invalid:
+            errors = {error.field: error.message for error in invalid.errors}
+            problem = "Fix the fields marked below; your revision was not saved."
+            status = 422
+        except ReviewError as error:
+            problem = error.message
+            status = error.status_code
+    view = item_view(annotation.item)
+    context = {
+        "queue": queue,
+        "annotation": annotation,
+        "view": view,
+        "editable": revisable(annotation),
+        "widgets": widgets(
+            fields,
+            taxonomy=queue.project.label_names,
+            values=values,
+            errors=errors,
+            response=view.response,
+            documents=view.documents,
+        ),
+        "notice": notice,
+        "problem": problem,
+    }
+    template = "annotation/annotation_edit.html"
+    return render(request, f"{template}#form" if request.htmx else template, context, status=status)
