@@ -3,7 +3,13 @@ from __future__ import annotations
 from django.urls import path
 
 from annotation.views.home import home
-from annotation.views.workspace import annotation_edit, item_skip, item_submit, my_annotations, queue_work
+from annotation.views.workspace import (
+    annotation_edit,
+    item_skip,
+    item_submit,
+    my_annotations,
+    queue_work,
+)
 
 urlpatterns = [
     path("", home, name="home"),

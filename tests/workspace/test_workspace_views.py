@@ -127,7 +127,7 @@ def test_oversized_text_is_refused_with_a_message(annotator: Persona, work_queue
 
 
 def test_a_double_submission_stores_one_annotation(annotator: Persona, work_queue: Queue) -> None:
-    first, second = add_items(work_queue, 2)
+    first, _second = add_items(work_queue, 2)
     client = browser(annotator)
     client.get(url(work_queue))
 
