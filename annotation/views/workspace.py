@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -23,11 +23,12 @@ from annotation.selectors.workspace import item_view, recent_annotations, revisa
 from annotation.services.annotations import AnnotationInvalid, annotation_revise, annotation_submit
 from annotation.services.leasing import Leased, ReviewError, lease_next, lease_skip
 from annotation.views.annotation_form import seconds_from_post, values_from_post, widgets
+from annotation.views.types import HtmxHttpRequest
 
 TEMPLATE = "annotation/workspace.html"
 
 
-def _queue_for(request: HttpRequest, queue_id: int) -> Queue:
+def _queue_for(request: HtmxHttpRequest, queue_id: int) -> Queue:
     access = queue_access(request.user, queue_id)
     if access is None:
         raise Http404("No such queue among yours.")
@@ -80,7 +81,7 @@ def _item_context(
 
 
 def _page(
-    request: HttpRequest, queue: Queue, context: dict[str, Any], status: int = 200
+    request: HtmxHttpRequest, queue: Queue, context: dict[str, Any], status: int = 200
 ) -> HttpResponse:
     if request.htmx:
         return render(request, f"{TEMPLATE}#item", context, status=status)
@@ -92,7 +93,7 @@ def _page(
     return render(request, TEMPLATE, context, status=status)
 
 
-def _next(request: HttpRequest, queue: Queue, **extra: Any) -> HttpResponse:
+def _next(request: HtmxHttpRequest, queue: Queue, **extra: Any) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     try:
         leased = lease_next(queue=queue, annotator=user)
@@ -107,12 +108,12 @@ def _next(request: HttpRequest, queue: Queue, **extra: Any) -> HttpResponse:
 
 
 @login_required
-def queue_work(request: HttpRequest, queue_id: int) -> HttpResponse:
+def queue_work(request: HtmxHttpRequest, queue_id: int) -> HttpResponse:
     """Lease the next item (or the one already held) and show it."""
     return _next(request, _queue_for(request, queue_id))
 
 
-def _held(request: HttpRequest, queue: Queue, item_id: int) -> QueueItem:
+def _held(request: HtmxHttpRequest, queue: Queue, item_id: int) -> QueueItem:
     item = (
         QueueItem.objects.select_related("interaction", "queue__project")
         .filter(pk=item_id, queue=queue)
@@ -125,7 +126,7 @@ def _held(request: HttpRequest, queue: Queue, item_id: int) -> QueueItem:
 
 @login_required
 @require_POST
-def item_submit(request: HttpRequest, queue_id: int, item_id: int) -> HttpResponse:
+def item_submit(request: HtmxHttpRequest, queue_id: int, item_id: int) -> HttpResponse:
     """Store the annotation and move on; a refused one comes back with its values and errors."""
     queue = _queue_for(request, queue_id)
     item = _held(request, queue, item_id)
@@ -162,7 +163,7 @@ def item_submit(request: HttpRequest, queue_id: int, item_id: int) -> HttpRespon
 
 @login_required
 @require_POST
-def item_skip(request: HttpRequest, queue_id: int, item_id: int) -> HttpResponse:
+def item_skip(request: HtmxHttpRequest, queue_id: int, item_id: int) -> HttpResponse:
     queue = _queue_for(request, queue_id)
     item = _held(request, queue, item_id)
     user: User = request.user  # type: ignore[assignment]
@@ -176,7 +177,7 @@ def item_skip(request: HttpRequest, queue_id: int, item_id: int) -> HttpResponse
 
 
 @login_required
-def my_annotations(request: HttpRequest, queue_id: int) -> HttpResponse:
+def my_annotations(request: HtmxHttpRequest, queue_id: int) -> HttpResponse:
     """The annotator's recent annotations in this queue, each revisable until its item is done."""
     queue = _queue_for(request, queue_id)
     user: User = request.user  # type: ignore[assignment]
@@ -189,7 +190,7 @@ def my_annotations(request: HttpRequest, queue_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def annotation_edit(request: HttpRequest, annotation_id: int) -> HttpResponse:
+def annotation_edit(request: HtmxHttpRequest, annotation_id: int) -> HttpResponse:
     """Revise one's own annotation while its item is not done."""
     user: User = request.user  # type: ignore[assignment]
     annotation = get_object_or_404(
