@@ -10,6 +10,7 @@ import hashlib
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from feedbackloop.env import env_bool, env_float, env_int, env_list, env_str, env_url
@@ -49,11 +50,13 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "template_partials",
+    "csp",
     "annotation",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -153,6 +156,26 @@ SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
 )
 
+# Enforced, not report-only: annotators read untrusted model output all day, so if anything ever
+# slips past the sanitiser the browser still refuses to run it. Nothing inline, nothing from
+# another origin: scripts and styles are our static files, htmx only talks to us (see base.html).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        # data: for the small inline icons in CSS (Swagger UI's); never another origin, since
+        # loading a remote image is how model output would exfiltrate what it saw.
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
 # Ingestion bodies carry up to 1,000 interactions; the API enforces per-field limits itself.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BYTES", 64 * 1024 * 1024, minimum=1024)
 
@@ -181,6 +204,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # No validator badge: Swagger UI would load it from validator.swagger.io (blocked by our CSP,
+    # and it would tell a third party where our schema lives).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
@@ -237,3 +263,25 @@ JUDGE_INPUT_COST_PER_1K = env_float("JUDGE_INPUT_COST_PER_1K", 0.0, minimum=0)
 JUDGE_OUTPUT_COST_PER_1K = env_float("JUDGE_OUTPUT_COST_PER_1K", 0.0, minimum=0)
 # Interactions not checked this long after arrival are picked up by the sweep.
 CHECKS_SWEEP_AFTER_SECONDS = env_int("CHECKS_SWEEP_AFTER_SECONDS", 120, minimum=0)
+
+# Review queues: fills are heavy; lease expiry is quick and keeps annotators moving.
+CELERY_TASK_ROUTES.update(
+    {
+        "annotation.tasks.queues.fill_queue": {"queue": "heavy"},
+        "annotation.tasks.queues.fill_due_queues": {"queue": "default"},
+        "annotation.tasks.queues.expire_leases": {"queue": "default"},
+    }
+)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        # Each queue has its own schedule (fill_every_minutes); this finds the due ones.
+        "fill-due-queues": {
+            "task": "annotation.tasks.queues.fill_due_queues",
+            "schedule": 60.0,
+        },
+        "expire-leases": {
+            "task": "annotation.tasks.queues.expire_leases",
+            "schedule": 60.0,
+        },
+    }
+)
