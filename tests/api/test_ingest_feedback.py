@@ -153,3 +153,11 @@ def test_a_key_cannot_attach_feedback_to_another_projects_interaction(
     feedback = Feedback.objects.get()
     assert feedback.project == other_keyed_project.project
     assert feedback.interaction is None
+
+
+def test_a_nul_character_in_feedback_is_refused(ingest_client: APIClient, stored: Any) -> None:
+    response = post(ingest_client, {"request_id": "req-123", "kind": "comment", "text": "a\u0000b"})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["details"]["errors"][0]["field"] == "text"
+    assert not Feedback.objects.exists()

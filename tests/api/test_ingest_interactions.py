@@ -299,3 +299,18 @@ def test_a_batch_mixing_stored_and_new_ids_stores_only_the_new(ingest_client: AP
     assert response.json() == {"created": 2, "duplicates": ["a"], "errors": []}
     assert Interaction.objects.get(request_id="a").response == "old"
     assert Interaction.objects.count() == 4
+
+
+def test_nul_characters_are_refused_by_field_not_a_500(ingest_client: APIClient) -> None:
+    nul_response = interaction("nul-1", response="bad\u0000byte")
+    nul_metadata = interaction("nul-2", metadata={"k": "v\u0000"})
+
+    response = post(ingest_client, {"items": [interaction("ok"), nul_response, nul_metadata]})
+
+    assert response.status_code == 207
+    assert [(e["index"], e["field"]) for e in response.json()["errors"]] == [
+        (1, "response"),
+        (2, "metadata.k"),
+    ]
+    assert "NUL" in response.json()["errors"][0]["message"]
+    assert list(Interaction.objects.values_list("request_id", flat=True)) == ["ok"]
