@@ -172,3 +172,67 @@ def test_the_report_says_when_there_is_no_review_data(lead: Persona, project: Pr
     report = lead.client().get(f"/api/v1/checks/{check.pk}/report").json()
 
     assert report["status"] == "no_review_data"
+
+
+def test_the_report_measures_a_check_against_reviewers(
+    lead: Persona, project: Project, annotator: Persona
+) -> None:
+    from annotation.models import Annotation
+    from annotation.models.review import Adjudication
+    from django.utils import timezone
+    from tests.factories import FlagFactory, InteractionFactory, QueueItemFactory
+    from tests.review.conftest import make_queue
+
+    queue = make_queue(project, [annotator], name="Reviewed", overlap=1)
+    pii = project.checks.get(name="pii")
+    now = timezone.now()
+
+    def reviewed(verdict: str, *, flagged: bool, probability: float = 1.0) -> None:
+        item = QueueItemFactory(
+            queue=queue,
+            interaction=InteractionFactory(project=project),
+            inclusion_probability=probability,
+        )
+        Annotation.objects.create(
+            item=item,
+            annotator=annotator.user,
+            values={"verdict": verdict},
+            created_at=now,
+            updated_at=now,
+        )
+        if flagged:
+            FlagFactory(check_config=pii, interaction=item.interaction)
+
+    reviewed("bad", flagged=True)  # true positive
+    reviewed("bad", flagged=True, probability=0.5)  # true positive, counts twice in the estimate
+    reviewed("good", flagged=True)  # false positive
+    reviewed("bad", flagged=False, probability=0.1)  # false negative, counts ten times
+    reviewed("good", flagged=False)  # true negative
+    overruled = QueueItemFactory(queue=queue, interaction=InteractionFactory(project=project))
+    Annotation.objects.create(
+        item=overruled,
+        annotator=annotator.user,
+        values={"verdict": "good"},
+        created_at=now,
+        updated_at=now,
+    )
+    Adjudication.objects.create(
+        item=overruled, lead=lead.user, values={"verdict": "bad"}
+    )  # lead: bad -> false negative
+
+    report = lead.client().get(f"/api/v1/checks/{pii.pk}/report").json()
+
+    assert report["status"] == "ok"
+    assert report["counts"] == {
+        "reviewed": 6,
+        "true_positives": 2,
+        "false_positives": 1,
+        "false_negatives": 2,
+        "true_negatives": 1,
+    }
+    assert report["precision"] == pytest.approx(2 / 3, abs=1e-6)
+    assert report["recall"] == pytest.approx(0.5, abs=1e-6)
+    assert report["f1"] == pytest.approx(4 / 7, abs=1e-6)
+    estimate = report["population_estimate"]
+    assert estimate["precision"] == pytest.approx(3 / 4, abs=1e-6)
+    assert estimate["recall"] == pytest.approx(3 / 14, abs=1e-6)
