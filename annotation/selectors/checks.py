@@ -99,7 +99,7 @@ def check_report(check: Check) -> dict[str, Any]:
         .values_list("interaction_id", flat=True)
     )
     counts = Counter[str]()
-    weighted = Counter[str]()
+    weighted: dict[str, float] = defaultdict(float)
     for interaction_id, (bad, probability) in verdicts.items():
         fired = interaction_id in flagged
         cell = {(True, True): "tp", (True, False): "fp", (False, True): "fn", (False, False): "tn"}[

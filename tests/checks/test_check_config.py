@@ -177,9 +177,10 @@ def test_the_report_says_when_there_is_no_review_data(lead: Persona, project: Pr
 def test_the_report_measures_a_check_against_reviewers(
     lead: Persona, project: Project, annotator: Persona
 ) -> None:
+    from django.utils import timezone
+
     from annotation.models import Annotation
     from annotation.models.review import Adjudication
-    from django.utils import timezone
     from tests.factories import FlagFactory, InteractionFactory, QueueItemFactory
     from tests.review.conftest import make_queue
 
