@@ -1,0 +1,135 @@
+"""Server time of the annotator's workspace with a 100,000-item queue on PostgreSQL.
+
+    .venv/bin/python bench/workspace.py [--items 100000] [--requests 500]
+
+Loads interactions (with feedback and flags) by COPY, puts them all in one queue, then times, in
+the Django process itself (middleware, services, queries and template rendering; no network):
+the workspace page (GET /queues/{id}/work, full page) and the submit-and-next swap (an htmx POST
+that stores the annotation, leases the next item and renders the partial). Prints p50/p95 of each.
+Uses (and recreates) the database `feedbackloop_bench`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench._harness import BENCH_DATABASE_URL, bench_env, fresh_database
+from bench.queues import load
+
+SCHEMA = {
+    "fields": [
+        {"name": "verdict", "type": "choice", "options": ["good", "bad"], "required": True},
+        {"name": "reasons", "type": "multi_choice", "options": "taxonomy"},
+        {"name": "rating", "type": "likert", "min": 1, "max": 5},
+        {"name": "correction", "type": "correction"},
+        {"name": "comment", "type": "text"},
+    ]
+}
+
+
+def percentiles(samples: list[float]) -> str:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+    return f"p50 {statistics.median(ordered):.1f} ms, p95 {p95:.1f} ms"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--annotators", type=int, default=5)
+    args = parser.parse_args()
+
+    fresh_database()
+    os.environ.update(bench_env(ALLOWED_HOSTS="testserver"))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "feedbackloop.settings")
+    import django
+
+    django.setup()
+    from django.test import Client
+    from django.utils import timezone
+
+    from annotation.models import Annotation
+    from annotation.services.guidelines import guideline_publish
+    from annotation.services.projects import member_upsert, project_create
+    from annotation.services.queues import queue_create
+
+    project = project_create(name="bench").obj.project
+    people = [
+        member_upsert(username=f"ann{n}", project=project, role="annotator").obj.user
+        for n in range(args.annotators)
+    ]
+    guideline_publish(
+        project=project, text="# Review\n\n" + "Judge the answer against the question.\n\n" * 30
+    )
+    with psycopg.connect(BENCH_DATABASE_URL) as conn:
+        load(conn, project.pk, args.items)
+    queue = queue_create(
+        project=project,
+        name="big",
+        sources=[{"type": "random", "rate": 1.0, "seed": 1}],
+        schema=SCHEMA,
+        overlap=1,
+        capacity=1_000_000,
+        annotators=people,
+    )
+    now = timezone.now()
+    with psycopg.connect(BENCH_DATABASE_URL) as conn:
+        conn.execute(
+            "INSERT INTO annotation_queueitem (queue_id, interaction_id, reasons, inclusion_probability,"
+            " priority, state, annotations_wanted, annotations_done, leases_active, skips, created_at,"
+            " updated_at) SELECT %s, id, '[\"random\"]', 1.0, 0, 'open', 1, 0, 0, 0, %s, %s"
+            " FROM annotation_interaction WHERE project_id = %s",
+            [queue.pk, now, now, project.pk],
+        )
+        items = conn.execute("SELECT count(*) FROM annotation_queueitem").fetchone()[0]
+    with psycopg.connect(BENCH_DATABASE_URL, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+    print(f"queue of {items:,} items; {args.annotators} annotators; {args.requests} requests each")
+
+    clients = []
+    for person in people:
+        client = Client()
+        client.force_login(person)
+        clients.append(client)
+    page = f"/queues/{queue.pk}/work"
+    for client in clients:  # warm-up, and every annotator holds a lease
+        client.get(page)
+
+    page_times: list[float] = []
+    for n in range(args.requests):
+        started = time.perf_counter()
+        response = clients[n % len(clients)].get(page)
+        page_times.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, response.status_code
+
+    swap_times: list[float] = []
+    for n in range(args.requests):
+        client = clients[n % len(clients)]
+        held = client.get(page, HTTP_HX_REQUEST="true").content.decode()
+        marker = held.index('aria-label="Item ') + len('aria-label="Item ')
+        item = int(held[marker : held.index('"', marker)])
+        started = time.perf_counter()
+        response = client.post(
+            f"/queues/{queue.pk}/items/{item}/submit",
+            {"verdict": "bad", "reasons": ["incorrect"], "rating": "2", "comment": "bench"},
+            HTTP_HX_REQUEST="true",
+        )
+        swap_times.append((time.perf_counter() - started) * 1000)
+        assert b"Saved." in response.content
+
+    assert Annotation.objects.count() == args.requests
+    print(f"workspace page (full): {percentiles(page_times)}")
+    print(f"submit and next (htmx swap): {percentiles(swap_times)}")
+
+
+if __name__ == "__main__":
+    main()
