@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.urls import path
 
+from annotation.views.adjudication import adjudicate, adjudication_list
+from annotation.views.agreement import agreement_page
 from annotation.views.home import home
 from annotation.views.workspace import (
     annotation_edit,
@@ -18,4 +20,11 @@ urlpatterns = [
     path("queues/<int:queue_id>/items/<int:item_id>/skip", item_skip, name="item-skip"),
     path("queues/<int:queue_id>/mine", my_annotations, name="my-annotations"),
     path("annotations/<int:annotation_id>/edit", annotation_edit, name="annotation-edit"),
+    path("lead/queues/<int:queue_id>/agreement", agreement_page, name="lead-agreement"),
+    path("lead/queues/<int:queue_id>/adjudication", adjudication_list, name="lead-adjudication"),
+    path(
+        "lead/queues/<int:queue_id>/items/<int:item_id>/adjudicate",
+        adjudicate,
+        name="lead-adjudicate",
+    ),
 ]

@@ -285,3 +285,6 @@ CELERY_BEAT_SCHEDULE.update(
         },
     }
 )
+
+# Agreement reports are heavy work.
+CELERY_TASK_ROUTES["annotation.tasks.agreement.compute_agreement"] = {"queue": "heavy"}

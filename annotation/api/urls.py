@@ -2,9 +2,26 @@ from __future__ import annotations
 
 from django.urls import path
 
+from annotation.api.agreement import AgreementReportView, QueueAgreementView
 from annotation.api.checks import CheckDetailView, CheckListView, CheckReportView
+from annotation.api.guidelines import GuidelineListView
 from annotation.api.ingestion import FeedbackIngestView, InteractionsIngestView
 from annotation.api.interactions import InteractionDetailView
+from annotation.api.items import (
+    AnnotationDetailView,
+    ItemAdjudicationView,
+    ItemAnnotationsView,
+    ItemSkipView,
+)
+from annotation.api.queues import (
+    QueueDetailView,
+    QueueFillDetailView,
+    QueueFillPreviewView,
+    QueueFillView,
+    QueueListView,
+    QueueNextView,
+    QueueStatsView,
+)
 
 urlpatterns = [
     path("interactions", InteractionsIngestView.as_view(), name="api-interactions"),
@@ -17,4 +34,38 @@ urlpatterns = [
     path("checks", CheckListView.as_view(), name="api-checks"),
     path("checks/<int:check_id>", CheckDetailView.as_view(), name="api-check-detail"),
     path("checks/<int:check_id>/report", CheckReportView.as_view(), name="api-check-report"),
+]
+
+# Review queues.
+urlpatterns += [
+    path("guidelines", GuidelineListView.as_view(), name="api-guidelines"),
+    path("queues", QueueListView.as_view(), name="api-queues"),
+    path("queues/<int:queue_id>", QueueDetailView.as_view(), name="api-queue-detail"),
+    path("queues/<int:queue_id>/fill", QueueFillView.as_view(), name="api-queue-fill"),
+    path(
+        "queues/<int:queue_id>/fill/preview",
+        QueueFillPreviewView.as_view(),
+        name="api-queue-fill-preview",
+    ),
+    path(
+        "queues/<int:queue_id>/fill/<int:fill_id>",
+        QueueFillDetailView.as_view(),
+        name="api-queue-fill-detail",
+    ),
+    path("queues/<int:queue_id>/stats", QueueStatsView.as_view(), name="api-queue-stats"),
+    path("queues/<int:queue_id>/next", QueueNextView.as_view(), name="api-queue-next"),
+    path(
+        "items/<int:item_id>/annotations", ItemAnnotationsView.as_view(), name="api-item-annotate"
+    ),
+    path("items/<int:item_id>/skip", ItemSkipView.as_view(), name="api-item-skip"),
+    path(
+        "items/<int:item_id>/adjudication",
+        ItemAdjudicationView.as_view(),
+        name="api-item-adjudicate",
+    ),
+    path("annotations/<int:annotation_id>", AnnotationDetailView.as_view(), name="api-annotation"),
+    path(
+        "queues/<int:queue_id>/agreement", QueueAgreementView.as_view(), name="api-queue-agreement"
+    ),
+    path("agreement/<int:report_id>", AgreementReportView.as_view(), name="api-agreement"),
 ]

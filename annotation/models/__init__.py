@@ -15,6 +15,19 @@ from annotation.models.feedback import (
 )
 from annotation.models.interaction import Interaction
 from annotation.models.project import ApiToken, Membership, Project, ProjectKey, Role
+from annotation.models.review import (
+    Adjudication,
+    Annotation,
+    FillStatus,
+    Guideline,
+    ItemState,
+    Lease,
+    LeaseState,
+    Queue,
+    QueueFill,
+    QueueItem,
+    QueueState,
+)
 
 __all__ = [
     "EVALUATOR_TYPES",
@@ -35,3 +48,24 @@ __all__ = [
     "Role",
     "Severity",
 ]
+
+# Review queues.
+__all__ += [
+    "Adjudication",
+    "Annotation",
+    "FillStatus",
+    "Guideline",
+    "ItemState",
+    "Lease",
+    "LeaseState",
+    "Queue",
+    "QueueFill",
+    "QueueItem",
+    "QueueState",
+]
+
+# Agreement and exports.
+from annotation.models.agreement import AgreementReport, JobStatus  # noqa: E402
+from annotation.models.exports import AuditEvent, Export, ExportFormat, ExportKind  # noqa: E402
+
+__all__ += ["AgreementReport", "AuditEvent", "Export", "ExportFormat", "ExportKind", "JobStatus"]

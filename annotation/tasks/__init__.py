@@ -8,6 +8,7 @@ from annotation.tasks.checks import (
     sweep_unchecked,
 )
 from annotation.tasks.ingestion import link_waiting_feedback
+from annotation.tasks.queues import expire_leases, fill_due_queues, fill_queue
 
 __all__ = [
     "link_waiting_feedback",
@@ -17,3 +18,11 @@ __all__ = [
     "run_evaluator",
     "sweep_unchecked",
 ]
+
+# Review queues.
+__all__ += ["expire_leases", "fill_due_queues", "fill_queue"]
+
+# Agreement.
+from annotation.tasks.agreement import compute_agreement  # noqa: E402
+
+__all__ += ["compute_agreement"]

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from annotation.models.agreement import JobStatus
+from annotation.models.project import Project
+
+
+class ExportKind(models.TextChoices):
+    SFT = "sft", "Supervised fine-tuning (chat messages)"
+    PREFERENCE = "preference", "Preference pairs (TRL prompt/chosen/rejected)"
+    EVAL = "eval", "Evaluation set"
+    RETRIEVAL = "retrieval", "Retrieval relevance"
+    ANNOTATIONS = "annotations", "Every annotation"
+
+
+class ExportFormat(models.TextChoices):
+    JSONL = "jsonl"
+    CSV = "csv"
+    PARQUET = "parquet"
+
+
+class Export(models.Model):
+    """A dataset built from reviewed items by a Celery task; its files are listed in `manifest`."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="exports")
+    kind = models.CharField(max_length=16, choices=ExportKind.choices)
+    format = models.CharField(
+        max_length=8, choices=ExportFormat.choices, default=ExportFormat.JSONL
+    )
+    filters = models.JSONField(default=dict, blank=True)
+    options = models.JSONField(
+        default=dict, blank=True, help_text="redact_pii, split, system_prompt…"
+    )
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.PENDING)
+    progress = models.FloatField(default=0.0)
+    rows = models.PositiveBigIntegerField(default=0)
+    manifest = models.JSONField(default=dict, blank=True)
+    storage_prefix = models.CharField(max_length=255, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["project", "-created_at"], name="export_by_project")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} export {self.pk} of {self.project_id}"
+
+
+class AuditEvent(models.Model):
+    """Who did what to which object, for the record (downloads of exports, first of all)."""
+
+    project = models.ForeignKey(
+        Project, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(max_length=64)
+    target_type = models.CharField(max_length=64, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["project", "-created_at"], name="audit_by_project"),
+            models.Index(fields=["target_type", "target_id"], name="audit_by_target"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor_id} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,83 @@
+"""Computing agreement reports for review queues, in Celery, with progress the page can poll."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from annotation.agreement_report import build_report
+from annotation.models import AgreementReport, JobStatus, Queue
+from annotation.schemas.label_schema import parse_schema
+from annotation.selectors.agreement import adjudicated_values, agreement_records
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RESAMPLES = 500
+
+
+def agreement_request(
+    *, queue: Queue, requested_by: User | None, resamples: int = DEFAULT_RESAMPLES, seed: int = 0
+) -> AgreementReport:
+    """Create a pending report and queue its computation once this transaction commits."""
+    from annotation.tasks.agreement import compute_agreement
+
+    report = AgreementReport.objects.create(
+        queue=queue,
+        requested_by=requested_by,
+        parameters={"resamples": resamples, "seed": seed},
+    )
+
+    def enqueue() -> None:
+        result = compute_agreement.delay(report.pk)
+        AgreementReport.objects.filter(pk=report.pk, task_id="").update(task_id=result.id or "")
+
+    transaction.on_commit(enqueue)
+    return report
+
+
+def _progress(report_id: int) -> Any:
+    def record(fraction: float) -> None:
+        AgreementReport.objects.filter(pk=report_id).update(progress=round(0.1 + 0.9 * fraction, 3))
+
+    return record
+
+
+def agreement_compute(*, report_id: int) -> AgreementReport:
+    """Compute and store the report; a failure is stored on it, never left as 'running'."""
+    report = AgreementReport.objects.select_related("queue__project").get(pk=report_id)
+    if report.status == JobStatus.DONE:
+        return report
+    AgreementReport.objects.filter(pk=report.pk).update(
+        status=JobStatus.RUNNING, started_at=timezone.now(), progress=0.0, error=""
+    )
+    queue = report.queue
+    try:
+        records = agreement_records(queue)
+        AgreementReport.objects.filter(pk=report.pk).update(progress=0.1)
+        result = build_report(
+            parse_schema(queue.schema),
+            records,
+            adjudicated=adjudicated_values(queue),
+            taxonomy=queue.project.label_names,
+            overlap=queue.overlap,
+            resamples=int(report.parameters.get("resamples", DEFAULT_RESAMPLES)),
+            seed=int(report.parameters.get("seed", 0)),
+            progress=_progress(report.pk),
+        )
+    except Exception as exc:
+        log.exception("agreement report %s failed", report.pk)
+        AgreementReport.objects.filter(pk=report.pk).update(
+            status=JobStatus.FAILED,
+            error=f"{type(exc).__name__}: {exc}",
+            finished_at=timezone.now(),
+        )
+        raise
+    AgreementReport.objects.filter(pk=report.pk).update(
+        status=JobStatus.DONE, result=result, progress=1.0, finished_at=timezone.now()
+    )
+    report.refresh_from_db()
+    return report
