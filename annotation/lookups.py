@@ -26,8 +26,9 @@ class AnyLookup(Lookup):
 
     def as_sql(
         self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
-    ) -> tuple[str, list[Any]]:
+    ) -> tuple[str, tuple[Any, ...]]:
         if connection.vendor != "postgresql":
-            return In(self.lhs, self.rhs).as_sql(compiler, connection)
+            sql, params = In(self.lhs, self.rhs).as_sql(compiler, connection)
+            return sql, tuple(params)
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        return f"{lhs} = ANY(%s)", [*lhs_params, self.rhs]
+        return f"{lhs} = ANY(%s)", (*lhs_params, self.rhs)

@@ -33,7 +33,7 @@ from bench._harness import (
     peak_rss_mb,
     text_of,
 )
-from bench.checks_detectors import build  # noqa: E402
+from bench.checks_detectors import build
 
 BROKER = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/13")
 
