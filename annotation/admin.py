@@ -6,8 +6,10 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
 from annotation.checks.config import CheckConfigError
 from annotation.models import (
@@ -21,8 +23,10 @@ from annotation.models import (
     ProjectKey,
     Role,
 )
+from annotation.models.review import Annotation, Guideline, Queue, QueueFill, QueueItem, QueueState
 from annotation.selectors.projects import projects_for_user
 from annotation.services.check_config import check_validate
+from annotation.services.guidelines import guideline_publish
 
 
 def led_projects(request: HttpRequest) -> QuerySet[Project]:
@@ -223,3 +227,147 @@ class FlagAdmin(LeadScopedAdmin):
     list_select_related = ["check_config", "interaction"]
     readonly_fields = ["project", "interaction", "check_config", "created_at"]
     show_full_result_count = False
+
+
+# -- Review queues ---------------------------------------------------------------------------------
+
+
+@admin.register(Guideline)
+class GuidelineAdmin(LeadScopedAdmin):
+    list_display = ["project", "version", "created_by", "created_at"]
+    list_filter = ["project"]
+    lead_can_add = True
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> Any:
+        # A published version is never edited; publish a new one instead.
+        if obj is not None:
+            return ["project", "version", "text", "created_by", "created_at"]
+        return ["version", "created_by", "created_at"]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if change:
+            return
+        published = guideline_publish(
+            project=obj.project,
+            text=obj.text,
+            created_by=request.user,  # type: ignore[arg-type]
+        )
+        obj.pk, obj.version, obj.created_at = published.pk, published.version, published.created_at
+
+
+@admin.register(Queue)
+class QueueAdmin(LeadScopedAdmin):
+    list_display = ["name", "project", "state", "overlap", "capacity", "fill_every_minutes"]
+    list_filter = ["project", "state"]
+    search_fields = ["name"]
+    filter_horizontal = ["annotators"]
+    readonly_fields = ["next_fill_at", "created_by", "created_at", "updated_at"]
+    lead_can_add = True
+    lead_can_delete = True
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "guideline" and not request.user.is_superuser:
+            kwargs["queryset"] = Guideline.objects.filter(project__in=led_projects(request))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "annotators" and not request.user.is_superuser:
+            members = Membership.objects.filter(project__in=led_projects(request))
+            kwargs["queryset"] = get_user_model().objects.filter(pk__in=members.values("user_id"))
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if not change:
+            obj.created_by = request.user
+            if obj.fill_every_minutes and obj.state == QueueState.ACTIVE:
+                obj.next_fill_at = timezone.now()
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(QueueFill)
+class QueueFillAdmin(LeadScopedAdmin):
+    project_path = "queue__project"
+    list_display = ["id", "queue", "status", "trigger", "added", "created_at", "finished_at"]
+    list_filter = ["status", "trigger"]
+    readonly_fields = [
+        "queue",
+        "task_id",
+        "trigger",
+        "requested_by",
+        "status",
+        "added",
+        "by_reason",
+        "room",
+        "error",
+        "created_at",
+        "started_at",
+        "finished_at",
+    ]
+
+
+class AnnotationInline(admin.TabularInline):
+    model = Annotation
+    extra = 0
+    fields = ["annotator", "values", "guideline", "seconds", "revision", "updated_at"]
+    readonly_fields = ["annotator", "values", "guideline", "seconds", "revision", "updated_at"]
+    can_delete = False
+
+
+@admin.register(QueueItem)
+class QueueItemAdmin(LeadScopedAdmin):
+    project_path = "queue__project"
+    list_display = [
+        "id",
+        "queue",
+        "interaction",
+        "state",
+        "priority",
+        "inclusion_probability",
+        "annotations_done",
+        "annotations_wanted",
+    ]
+    list_filter = ["state", "queue"]
+    list_select_related = ["queue", "interaction"]
+    raw_id_fields = ["interaction"]
+    readonly_fields = [
+        "queue",
+        "interaction",
+        "fill",
+        "reasons",
+        "inclusion_probability",
+        "priority",
+        "annotations_wanted",
+        "annotations_done",
+        "leases_active",
+        "skips",
+        "created_at",
+        "updated_at",
+        "finished_at",
+    ]
+    inlines = [AnnotationInline]
+    show_full_result_count = False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        # States move only through the leasing and annotation services.
+        return False
+
+
+@admin.register(Annotation)
+class AnnotationAdmin(LeadScopedAdmin):
+    project_path = "item__queue__project"
+    list_display = ["id", "item", "annotator", "guideline", "seconds", "revision", "updated_at"]
+    list_filter = ["item__queue"]
+    list_select_related = ["item", "annotator", "guideline"]
+    readonly_fields = [
+        "item",
+        "annotator",
+        "values",
+        "guideline",
+        "seconds",
+        "revision",
+        "created_at",
+        "updated_at",
+    ]
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False

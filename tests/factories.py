@@ -67,3 +67,83 @@ class FeedbackFactory(factory.django.DjangoModelFactory):
     normalized_score = 0.0
     timestamp = factory.LazyFunction(timezone.now)
     received_at = factory.LazyFunction(timezone.now)
+
+
+# -- Review queues ---------------------------------------------------------------------------------
+
+
+class CheckFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "annotation.Check"
+
+    project = factory.SubFactory(ProjectFactory)
+    name = factory.Sequence(lambda n: f"check-{n}")
+    type = "pii"
+    severity = 20
+
+
+class FlagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "annotation.Flag"
+
+    check_config = factory.SubFactory(CheckFactory)
+    interaction = factory.SubFactory(
+        InteractionFactory, project=factory.SelfAttribute("..check_config.project")
+    )
+    project = factory.SelfAttribute("check_config.project")
+    flagged = True
+    severity = factory.SelfAttribute("check_config.severity")
+    score = 1.0
+    created_at = factory.LazyFunction(timezone.now)
+
+
+class GuidelineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "annotation.Guideline"
+
+    project = factory.SubFactory(ProjectFactory)
+    version = factory.Sequence(lambda n: n + 1)
+    text = "# Guideline\n\nMark wrong answers **bad**."
+
+
+REVIEW_SCHEMA: dict[str, Any] = {
+    "fields": [
+        {
+            "name": "verdict",
+            "type": "choice",
+            "options": ["good", "bad"],
+            "required": True,
+            "agreement": True,
+        },
+        {"name": "reasons", "type": "multi_choice", "options": "taxonomy"},
+        {"name": "rating", "type": "likert", "min": 1, "max": 5},
+        {"name": "correction", "type": "correction"},
+        {"name": "comment", "type": "text"},
+    ]
+}
+
+
+class QueueFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "annotation.Queue"
+
+    project = factory.SubFactory(ProjectFactory)
+    name = factory.Sequence(lambda n: f"queue-{n}")
+    sources = factory.LazyFunction(lambda: [{"type": "low_rated", "threshold": 0.4}])
+    schema = factory.LazyFunction(lambda: REVIEW_SCHEMA)
+    seed = 7
+
+
+class QueueItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "annotation.QueueItem"
+
+    queue = factory.SubFactory(QueueFactory)
+    interaction = factory.SubFactory(
+        InteractionFactory, project=factory.SelfAttribute("..queue.project")
+    )
+    reasons = factory.LazyFunction(lambda: ["low_rated"])
+    inclusion_probability = 1.0
+    annotations_wanted = factory.SelfAttribute("queue.overlap")
+    created_at = factory.LazyFunction(timezone.now)
+    updated_at = factory.LazyFunction(timezone.now)

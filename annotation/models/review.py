@@ -116,7 +116,9 @@ class Queue(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["project", "name"], name="queue_name_unique_per_project"),
+            models.UniqueConstraint(
+                fields=["project", "name"], name="queue_name_unique_per_project"
+            ),
             models.CheckConstraint(
                 condition=models.Q(overlap__gte=1, overlap__lte=MAX_OVERLAP),
                 name="queue_overlap_in_range",
@@ -202,16 +204,24 @@ REVISABLE_STATES = (ItemState.OPEN, ItemState.IN_PROGRESS, ItemState.NEEDS_ADJUD
 class QueueItem(models.Model):
     """An interaction in a queue, with every reason it was sampled and its inclusion probability."""
 
-    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="items")
-    # No database-level foreign key to the hot interaction table: fills insert tens of thousands
-    # of rows with one INSERT … SELECT and a per-row FK trigger would double its cost, and the
-    # interaction table is to be range-partitioned by time, which a plain FK cannot reference.
-    # Django still cascades deletes.
+    # No database-level foreign keys: a fill inserts tens of thousands of rows with one
+    # INSERT … SELECT, and a per-row FK trigger for each of these three would cost more than the
+    # insert itself (measured by bench/queues.py); the interaction table is also to be
+    # range-partitioned by time, which a plain FK cannot reference. Django cascades deletes, and
+    # rows are only written by the services, which take the ids from the rows they reference.
+    queue = models.ForeignKey(
+        Queue, on_delete=models.CASCADE, related_name="items", db_constraint=False
+    )
     interaction = models.ForeignKey(
         Interaction, on_delete=models.CASCADE, related_name="queue_items", db_constraint=False
     )
     fill = models.ForeignKey(
-        QueueFill, on_delete=models.SET_NULL, null=True, blank=True, related_name="items"
+        QueueFill,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="items",
+        db_constraint=False,
     )
     reasons = models.JSONField(default=list, help_text="Names of the sources that picked it.")
     inclusion_probability = models.FloatField(
@@ -235,7 +245,8 @@ class QueueItem(models.Model):
             models.CheckConstraint(
                 condition=models.Q(
                     annotations_done__lte=models.F("annotations_wanted"),
-                    leases_active__lte=models.F("annotations_wanted") - models.F("annotations_done"),
+                    leases_active__lte=models.F("annotations_wanted")
+                    - models.F("annotations_done"),
                 ),
                 name="queue_item_slots_not_oversubscribed",
             ),
@@ -252,7 +263,8 @@ class QueueItem(models.Model):
             models.Index(fields=["queue", "state"], name="queue_item_state"),
             models.Index(fields=["fill"], name="queue_item_fill"),
         ]
-        ordering = ["queue", "-priority", "id"]
+        # No ordering through the queue: it would join queue and project into every query.
+        ordering = ["-priority", "id"]
 
     def __str__(self) -> str:
         return f"item {self.pk} of {self.queue_id}"

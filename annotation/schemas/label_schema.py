@@ -94,7 +94,9 @@ def schema_errors(schema: Any, *, taxonomy: Sequence[str]) -> list[str]:
     for index, field in enumerate(fields):
         place = f"schema.fields[{index}]"
         if not isinstance(field, dict):
-            errors.append(f'{place}: must be an object like {{"name": "verdict", "type": "choice"}}')
+            errors.append(
+                f'{place}: must be an object like {{"name": "verdict", "type": "choice"}}'
+            )
             continue
         errors.extend(_field_errors(place, field, taxonomy))
         name = field.get("name")
@@ -118,7 +120,9 @@ def _field_errors(place: str, field: dict[str, Any], taxonomy: Sequence[str]) ->
         )
     kind = field.get("type")
     if kind not in FIELD_TYPES:
-        errors.append(f"{place}.type: {kind!r} is not a field type; use one of {', '.join(FIELD_TYPES)}")
+        errors.append(
+            f"{place}.type: {kind!r} is not a field type; use one of {', '.join(FIELD_TYPES)}"
+        )
         return errors
     for flag in ("required", "agreement"):
         if flag in field and not isinstance(field[flag], bool):
@@ -162,7 +166,11 @@ def _options_errors(place: str, kind: str, options: Any, taxonomy: Sequence[str]
         if kind == "relevance" or set(options) != {"taxonomy"}:
             return [f'{where}: the only object form is {{"taxonomy": ["label", ...]}}']
         labels = options["taxonomy"]
-        if not isinstance(labels, list) or not labels or not all(isinstance(x, str) for x in labels):
+        if (
+            not isinstance(labels, list)
+            or not labels
+            or not all(isinstance(x, str) for x in labels)
+        ):
             return [f"{where}.taxonomy: must be a non-empty list of taxonomy labels"]
         unknown = [label for label in labels if label not in taxonomy]
         if unknown:
@@ -177,8 +185,7 @@ def _options_errors(place: str, kind: str, options: Any, taxonomy: Sequence[str]
         or not all(isinstance(x, str) and x for x in options)
     ):
         return [
-            f'{where}: must be a non-empty list of strings, "taxonomy", or '
-            '{"taxonomy": [labels]}'
+            f'{where}: must be a non-empty list of strings, "taxonomy", or {{"taxonomy": [labels]}}'
         ]
     if len(options) > MAX_OPTIONS:
         return [f"{where}: {len(options)} options; use at most {MAX_OPTIONS}"]
@@ -228,9 +235,7 @@ def values_errors(
         return [FieldError("values", "must be an object of field name to value")]
     by_name = {spec.name: spec for spec in fields}
     errors = [
-        FieldError(
-            f"values.{key}", f"not a field of this queue's schema; use {', '.join(by_name)}"
-        )
+        FieldError(f"values.{key}", f"not a field of this queue's schema; use {', '.join(by_name)}")
         for key in values
         if key not in by_name
     ]
@@ -267,7 +272,11 @@ def _value_problem(
     allowed = spec.allowed(taxonomy)
     expect = _expectation(spec, taxonomy)
     if spec.type in ("choice", "pairwise"):
-        return None if isinstance(value, str) and value in allowed else f"{value!r} is not allowed; {expect}"
+        return (
+            None
+            if isinstance(value, str) and value in allowed
+            else f"{value!r} is not allowed; {expect}"
+        )
     if spec.type == "multi_choice":
         if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
             return f"must be a list of strings; {expect}"

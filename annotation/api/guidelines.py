@@ -1,0 +1,109 @@
+"""Guidelines over the API: list a project's versions, publish a new one (leads)."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from django.contrib.auth.models import User
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from annotation.api.errors import ApiError
+from annotation.api.ingestion import ErrorEnvelopeSerializer
+from annotation.api.review import ReviewAPIView, not_found
+from annotation.models import Membership, Project, Role
+from annotation.models.review import Guideline
+from annotation.selectors.queues import guidelines_for_project
+from annotation.services.guidelines import MAX_GUIDELINE_CHARS, guideline_publish
+
+
+class GuidelineSerializer(serializers.ModelSerializer):
+    project = serializers.CharField(source="project.name")
+    created_by = serializers.CharField(source="created_by.username", allow_null=True)
+
+    class Meta:
+        model = Guideline
+        fields = ["id", "project", "version", "text", "created_by", "created_at"]
+
+
+class GuidelineInSerializer(serializers.Serializer):
+    project = serializers.CharField()
+    text = serializers.CharField(max_length=MAX_GUIDELINE_CHARS, help_text="Markdown.")
+
+
+def _member_project(request: Request, name: str | None) -> tuple[Project, str]:
+    project = Project.objects.filter(name=name).first() if name else None
+    role = (
+        Membership.objects.filter(project=project, user=cast("User", request.user))
+        .values_list("role", flat=True)
+        .first()
+        if project
+        else None
+    )
+    if project is None or role is None:
+        raise not_found(f"Project '{name}'")
+    return project, role
+
+
+class GuidelineListView(ReviewAPIView):
+    @extend_schema(
+        operation_id="guidelines_list",
+        summary="A project's guideline versions, newest first (members)",
+        parameters=[OpenApiParameter("project", str, required=True)],
+        responses={
+            200: GuidelineSerializer(many=True),
+            404: OpenApiResponse(ErrorEnvelopeSerializer),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        project, _ = _member_project(request, request.query_params.get("project"))
+        guidelines = guidelines_for_project(project).select_related("project", "created_by")
+        return Response(GuidelineSerializer(guidelines, many=True).data)
+
+    @extend_schema(
+        operation_id="guidelines_publish",
+        summary="Publish the next guideline version (leads)",
+        description="Older versions and the annotations made under them never change.",
+        request=GuidelineInSerializer,
+        responses={
+            201: GuidelineSerializer,
+            400: OpenApiResponse(ErrorEnvelopeSerializer),
+            403: OpenApiResponse(ErrorEnvelopeSerializer),
+        },
+        examples=[
+            OpenApiExample(
+                "A guideline",
+                request_only=True,
+                value={
+                    "project": "support-bot",
+                    "text": "# Verdict\n\nMark **bad** any answer that is wrong or unsafe.",
+                },
+            )
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = GuidelineInSerializer(data=request.data)
+        if not serializer.is_valid():
+            raise ApiError(
+                "invalid_guideline",
+                'Send {"project": NAME, "text": MARKDOWN}.',
+                details=serializer.errors,
+            )
+        project, role = _member_project(request, serializer.validated_data["project"])
+        if role != Role.LEAD:
+            raise ApiError(
+                "forbidden",
+                f"Only leads of {project.name} publish guidelines.",
+                status_code=status.HTTP_403_FORBIDDEN,
+            )
+        try:
+            guideline = guideline_publish(
+                project=project,
+                text=serializer.validated_data["text"],
+                created_by=request.user,  # type: ignore[arg-type]
+            )
+        except ValueError as exc:
+            raise ApiError("invalid_guideline", str(exc)) from None
+        return Response(GuidelineSerializer(guideline).data, status=status.HTTP_201_CREATED)

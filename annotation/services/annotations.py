@@ -1,0 +1,226 @@
+"""Submitting, revising and adjudicating annotations, and settling the item's state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+from rest_framework import status
+
+from annotation.models import Membership, Role
+from annotation.models.review import (
+    REVISABLE_STATES,
+    Adjudication,
+    Annotation,
+    ItemState,
+    LeaseState,
+    QueueItem,
+)
+from annotation.schemas.label_schema import (
+    FieldError,
+    FieldSpec,
+    disagreements,
+    parse_schema,
+    values_errors,
+)
+from annotation.selectors.queues import guideline_for_queue
+from annotation.services.leasing import (
+    ReviewError,
+    holder_lease,
+    item_lock,
+    lease_release_expired,
+)
+
+MAX_SECONDS = 24 * 3600
+
+
+class AnnotationInvalid(ReviewError):
+    """Values that do not match the queue's schema; `errors` lists each field's problem."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__(
+            "invalid_annotation",
+            "The values do not match the queue's label schema; fix the fields in details.errors.",
+            status_code=status.HTTP_400_BAD_REQUEST,
+        )
+        self.errors = errors
+
+
+def _validate(item: QueueItem, values: Any) -> list[FieldSpec]:
+    fields = parse_schema(item.queue.schema)
+    documents = [
+        str(doc.get("id"))
+        for doc in item.interaction.retrieved_context or []
+        if isinstance(doc, dict) and doc.get("id") is not None
+    ]
+    errors = values_errors(
+        values, fields=fields, taxonomy=item.queue.project.label_names, document_ids=documents
+    )
+    if errors:
+        raise AnnotationInvalid(errors)
+    return fields
+
+
+def _seconds(seconds: float | None, fallback: float) -> float:
+    if seconds is None:
+        return round(min(max(fallback, 0.0), MAX_SECONDS), 3)
+    if not 0 <= seconds <= MAX_SECONDS:
+        raise AnnotationInvalid(
+            [FieldError("seconds", f"{seconds} is outside 0-{MAX_SECONDS}; send the seconds spent")]
+        )
+    return float(seconds)
+
+
+def _settle(item: QueueItem, fields: list[FieldSpec], now: datetime) -> None:
+    """Set the item's state from its slots and, once complete, its annotators' agreement."""
+    if item.annotations_done >= item.annotations_wanted:
+        values = list(item.annotations.values_list("values", flat=True))
+        disputed = disagreements(fields, values)
+        if disputed and not hasattr(item, "adjudication"):
+            item.state = ItemState.NEEDS_ADJUDICATION
+            item.finished_at = None
+        else:
+            item.state = ItemState.DONE
+            item.finished_at = now
+    elif item.state == ItemState.SKIPPED:
+        return
+    elif item.free_slots > 0:
+        item.state = ItemState.OPEN
+    else:
+        item.state = ItemState.IN_PROGRESS
+
+
+def annotation_submit(
+    *,
+    item_id: int,
+    annotator: User,
+    values: Any,
+    seconds: float | None = None,
+    now: datetime | None = None,
+) -> Annotation:
+    """Store the lease holder's annotation, fill their slot, and settle the item.
+
+    Accepted while the lease is valid, or after it lapsed if a slot is still free; refused
+    (with a specific ReviewError) without a lease, for someone else's, or a second time.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        item = item_lock(item_id)
+        lease = holder_lease(item, annotator, now)
+        fields = _validate(item, values)
+        lease_release_expired(item, lease, now)
+        if lease.state == LeaseState.ACTIVE:
+            item.leases_active -= 1
+        elif item.free_slots <= 0 or item.state not in (ItemState.OPEN, ItemState.IN_PROGRESS):
+            raise ReviewError(
+                "lease_expired",
+                f"Your lease on item {item.pk} expired at {lease.expires_at.isoformat()} and its "
+                f"slot went to another annotator; call POST /api/v1/queues/{item.queue_id}/next.",
+            )
+        annotation = Annotation.objects.create(
+            item=item,
+            annotator=annotator,
+            values=values,
+            guideline=lease.guideline,
+            seconds=_seconds(seconds, (now - lease.leased_at).total_seconds()),
+            created_at=now,
+            updated_at=now,
+        )
+        lease.state = LeaseState.SUBMITTED
+        lease.finished_at = now
+        lease.save(update_fields=["state", "finished_at"])
+        item.annotations_done += 1
+        _settle(item, fields, now)
+        item.updated_at = now
+        item.save(
+            update_fields=[
+                "annotations_done",
+                "leases_active",
+                "state",
+                "finished_at",
+                "updated_at",
+            ]
+        )
+    return annotation
+
+
+def annotation_revise(
+    *,
+    annotation_id: int,
+    annotator: User,
+    values: Any,
+    seconds: float | None = None,
+    now: datetime | None = None,
+) -> Annotation:
+    """Replace the author's values while the item is not done; records the current guideline."""
+    now = now or timezone.now()
+    item_id = (
+        Annotation.objects.filter(pk=annotation_id, annotator=annotator)
+        .values_list("item_id", flat=True)
+        .first()
+    )
+    if item_id is None:
+        raise ReviewError(
+            "not_found",
+            f"No annotation {annotation_id} of yours.",
+            status_code=status.HTTP_404_NOT_FOUND,
+        )
+    with transaction.atomic():
+        item = item_lock(item_id)
+        if item.state not in REVISABLE_STATES:
+            raise ReviewError(
+                "item_settled",
+                f"Item {item.pk} is {item.state}; its annotations can no longer change.",
+            )
+        fields = _validate(item, values)
+        annotation = Annotation.objects.select_for_update().get(pk=annotation_id)
+        annotation.values = values
+        annotation.revision += 1
+        annotation.updated_at = now
+        annotation.guideline = guideline_for_queue(item.queue)
+        if seconds is not None:
+            annotation.seconds = _seconds(seconds, 0.0)
+        annotation.save()
+        _settle(item, fields, now)
+        item.updated_at = now
+        item.save(update_fields=["state", "finished_at", "updated_at"])
+    return annotation
+
+
+def item_adjudicate(
+    *, item_id: int, lead: User, values: Any, now: datetime | None = None
+) -> Adjudication:
+    """Record a lead's final values for an item its annotators disagreed on; the item is done."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        item = item_lock(item_id)
+        role = (
+            Membership.objects.filter(project_id=item.queue.project_id, user=lead)
+            .values_list("role", flat=True)
+            .first()
+        )
+        if role is None:
+            raise ReviewError(
+                "not_found", f"No queue item {item.pk}.", status_code=status.HTTP_404_NOT_FOUND
+            )
+        if role != Role.LEAD:
+            raise ReviewError(
+                "forbidden",
+                f"Only a lead of {item.queue.project.name} adjudicates.",
+                status_code=status.HTTP_403_FORBIDDEN,
+            )
+        if item.state != ItemState.NEEDS_ADJUDICATION:
+            raise ReviewError(
+                "not_disputed",
+                f"Item {item.pk} is {item.state}; only items that need adjudication take one.",
+            )
+        _validate(item, values)
+        adjudication = Adjudication.objects.create(item=item, lead=lead, values=values)
+        item.state = ItemState.DONE
+        item.finished_at = now
+        item.updated_at = now
+        item.save(update_fields=["state", "finished_at", "updated_at"])
+    return adjudication

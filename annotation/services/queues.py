@@ -1,0 +1,216 @@
+"""Queue definitions and fills: create, edit, assign annotators, fill on demand and on schedule."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Case, F, Value, When
+from django.utils import timezone
+
+from annotation.models import Membership, Project
+from annotation.models.review import (
+    FillStatus,
+    FillTrigger,
+    ItemState,
+    Queue,
+    QueueFill,
+    QueueItem,
+    QueueState,
+)
+from annotation.services.sampling import queue_sample_insert
+
+logger = logging.getLogger(__name__)
+
+# Fields a lead may set on create and change with PATCH.
+EDITABLE_FIELDS = (
+    "name",
+    "description",
+    "guideline",
+    "schema",
+    "sources",
+    "filters",
+    "priority",
+    "overlap",
+    "capacity",
+    "lease_minutes",
+    "state",
+    "seed",
+    "fill_every_minutes",
+)
+
+
+def _check_annotators(project: Project, annotators: Sequence[User]) -> None:
+    members = set(
+        Membership.objects.filter(project=project, user__in=annotators).values_list(
+            "user_id", flat=True
+        )
+    )
+    outsiders = [user.username for user in annotators if user.pk not in members]
+    if outsiders:
+        raise ValidationError(
+            {
+                "annotators": [
+                    f"{', '.join(outsiders)} not members of project {project.name}; add them "
+                    "with `manage.py adduser … --role annotator` first"
+                ]
+            }
+        )
+
+
+def _schedule(queue: Queue, now: datetime) -> None:
+    queue.next_fill_at = (
+        now + timedelta(minutes=queue.fill_every_minutes)
+        if queue.fill_every_minutes and queue.state == QueueState.ACTIVE
+        else None
+    )
+
+
+@transaction.atomic
+def queue_create(
+    *,
+    project: Project,
+    name: str,
+    sources: list[dict[str, Any]],
+    schema: dict[str, Any],
+    created_by: User | None = None,
+    annotators: Sequence[User] = (),
+    **fields: Any,
+) -> Queue:
+    """Create a queue after validating its sources, filters, schema and annotators."""
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown queue fields: {', '.join(sorted(unknown))}")
+    queue = Queue(
+        project=project, name=name, sources=sources, schema=schema, created_by=created_by, **fields
+    )
+    now = timezone.now()
+    # A scheduled queue fills within a minute of creation.
+    queue.next_fill_at = (
+        now if queue.fill_every_minutes and queue.state == QueueState.ACTIVE else None
+    )
+    queue.full_clean()
+    _check_annotators(project, annotators)
+    queue.save()
+    queue.annotators.set(annotators)
+    return queue
+
+
+@transaction.atomic
+def queue_update(
+    *, queue: Queue, annotators: Sequence[User] | None = None, **changes: Any
+) -> Queue:
+    """Change a queue's definition. Items already queued keep their reasons and overlap."""
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown queue fields: {', '.join(sorted(unknown))}")
+    queue = Queue.objects.select_for_update().get(pk=queue.pk)
+    for key, value in changes.items():
+        setattr(queue, key, value)
+    if {"fill_every_minutes", "state"} & set(changes):
+        _schedule(queue, timezone.now())
+    queue.full_clean()
+    queue.save()
+    if annotators is not None:
+        queue_assign(queue=queue, annotators=annotators)
+    return queue
+
+
+@transaction.atomic
+def queue_assign(*, queue: Queue, annotators: Iterable[User]) -> None:
+    """Set the queue's annotators; items nobody could finish before are offered again."""
+    annotators = list(annotators)
+    _check_annotators(queue.project, annotators)
+    queue.annotators.set(annotators)
+    QueueItem.objects.filter(queue=queue, state=ItemState.SKIPPED).update(
+        state=Case(
+            When(
+                annotations_done__lt=F("annotations_wanted") - F("leases_active"),
+                then=Value(ItemState.OPEN),
+            ),
+            default=Value(ItemState.IN_PROGRESS),
+        ),
+        updated_at=timezone.now(),
+    )
+
+
+def queue_fill_request(
+    *, queue: Queue, requested_by: User | None = None, trigger: str = FillTrigger.MANUAL
+) -> QueueFill:
+    """Record a fill and start it as a Celery task once the transaction commits."""
+    from annotation.tasks.queues import fill_queue
+
+    if queue.state == QueueState.ARCHIVED:
+        raise ValidationError("the queue is archived; set its state to active or paused to fill it")
+    task_id = str(uuid.uuid4())
+    fill = QueueFill.objects.create(
+        queue=queue, trigger=trigger, requested_by=requested_by, task_id=task_id
+    )
+    transaction.on_commit(lambda: fill_queue.apply_async(args=(fill.pk,), task_id=task_id))
+    return fill
+
+
+def queue_fill_run(*, fill_id: int) -> QueueFill:
+    """Run a recorded fill: insert the sampled items and store the counts on the fill.
+
+    Idempotent: a fill already done is returned as it is, so a redelivered task does nothing.
+    """
+    try:
+        with transaction.atomic():
+            fill = QueueFill.objects.select_for_update().get(pk=fill_id)
+            if fill.status in (FillStatus.DONE, FillStatus.FAILED):
+                return fill
+            # The queue's row lock serialises fills of one queue.
+            queue = (
+                Queue.objects.select_for_update().select_related("project").get(pk=fill.queue_id)
+            )
+            now = timezone.now()
+            fill.started_at = now
+            outcome = queue_sample_insert(queue=queue, fill_id=fill.pk, now=now)
+            fill.status = FillStatus.DONE
+            fill.added = outcome.added
+            fill.by_reason = outcome.by_reason
+            fill.room = outcome.room
+            fill.finished_at = timezone.now()
+            fill.save()
+            return fill
+    except Exception as exc:
+        logger.exception("fill %s failed", fill_id)
+        QueueFill.objects.filter(pk=fill_id).update(
+            status=FillStatus.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
+        )
+        raise
+
+
+def queue_fill_now(
+    *, queue: Queue, requested_by: User | None = None, trigger: str = FillTrigger.MANUAL
+) -> QueueFill:
+    """Fill the queue in this process (scripts, tests, the benchmark); returns the finished fill."""
+    fill = QueueFill.objects.create(queue=queue, trigger=trigger, requested_by=requested_by)
+    return queue_fill_run(fill_id=fill.pk)
+
+
+def queues_fill_due(*, now: datetime | None = None) -> list[int]:
+    """Start a fill of every active queue whose schedule is due; returns the fills' ids."""
+    now = now or timezone.now()
+    fills = []
+    with transaction.atomic():
+        due = (
+            Queue.objects.select_for_update(skip_locked=True)
+            .filter(
+                state=QueueState.ACTIVE, fill_every_minutes__isnull=False, next_fill_at__lte=now
+            )
+            .order_by("next_fill_at")
+        )
+        for queue in due:
+            # Scheduled from now, not from the missed slot, so a stalled beat does not burst.
+            _schedule(queue, now)
+            queue.save(update_fields=["next_fill_at"])
+            fills.append(queue_fill_request(queue=queue, trigger=FillTrigger.SCHEDULE).pk)
+    return fills
