@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import Any, Literal
 
-from annotation.agreement import Level, cohen_kappa, fleiss_kappa
+from annotation.agreement import Level, cohen_kappa
 from annotation.agreement_bootstrap import Coincidences
 from annotation.schemas.label_schema import RELEVANCE_OPTIONS, FieldSpec
 
@@ -21,7 +21,7 @@ CATEGORICAL = ("choice", "pairwise", "likert", "multi_choice", "relevance")
 Progress = Callable[[float], None]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AnnotationRecord:
     item_id: int
     annotator: str
@@ -37,20 +37,23 @@ def _interval(pair: tuple[float, float]) -> list[float | None]:
     return [_finite(pair[0]), _finite(pair[1])]
 
 
-def _valid(spec: FieldSpec, value: Any, taxonomy: Sequence[str]) -> bool:
+def _validator(spec: FieldSpec, taxonomy: Sequence[str]) -> Callable[[Any], bool]:
+    """Whether a value fits the field as the schema stands now (built once per field)."""
     if spec.type in ("choice", "pairwise"):
-        allowed = ("A", "B", "tie") if spec.type == "pairwise" else spec.allowed(taxonomy)
-        return isinstance(value, str) and value in allowed
-    if spec.type == "likert":
-        return (
-            isinstance(value, int) and not isinstance(value, bool) and spec.min <= value <= spec.max
+        allowed = frozenset(
+            ("A", "B", "tie") if spec.type == "pairwise" else spec.allowed(taxonomy)
         )
+        return lambda value: value.__class__ is str and value in allowed
+    if spec.type == "likert":
+        scale = frozenset(range(spec.min, spec.max + 1))
+        return lambda value: value.__class__ is int and value in scale
     if spec.type == "multi_choice":
-        return isinstance(value, list) and all(v in spec.allowed(taxonomy) for v in value)
+        options = frozenset(spec.allowed(taxonomy))
+        return lambda value: value.__class__ is list and options.issuperset(value)
     if spec.type == "relevance":
-        options = spec.options or RELEVANCE_OPTIONS
-        return isinstance(value, dict) and all(v in options for v in value.values())
-    return False
+        ratings = frozenset(spec.options or RELEVANCE_OPTIONS)
+        return lambda value: value.__class__ is dict and ratings.issuperset(value.values())
+    return lambda value: False
 
 
 @dataclass
@@ -63,27 +66,40 @@ class _Field:
     examples: list[Any]
 
 
+def _collect_all(
+    specs: Sequence[FieldSpec], records: Sequence[AnnotationRecord], taxonomy: Sequence[str]
+) -> list[_Field]:
+    """The units of every field in one pass over the records."""
+    fields = [_Field(spec, defaultdict(dict), 0, []) for spec in specs]
+    checks = [(field, field.spec.name, _validator(field.spec, taxonomy)) for field in fields]
+    empty = (None, "", [], {})
+    for record in records:
+        values = record.values
+        for field, name, valid in checks:
+            value = values.get(name)
+            if value in empty:
+                continue
+            if not valid(value):
+                field.out_of_schema += 1
+                if len(field.examples) < 5:
+                    field.examples.append(value)
+                continue
+            if field.spec.type == "relevance":
+                for document, label in value.items():
+                    field.units[(record.item_id, document)][record.annotator] = label
+            elif field.spec.type == "multi_choice":
+                field.units[record.item_id][record.annotator] = frozenset(value)
+            else:
+                field.units[record.item_id][record.annotator] = value
+    for field in fields:
+        field.units = dict(field.units)
+    return fields
+
+
 def _collect(
     spec: FieldSpec, records: Sequence[AnnotationRecord], taxonomy: Sequence[str]
 ) -> _Field:
-    units: dict[Hashable, dict[str, Any]] = defaultdict(dict)
-    bad = 0
-    examples: list[Any] = []
-    for record in records:
-        if spec.name not in record.values or record.values[spec.name] in (None, "", [], {}):
-            continue
-        value = record.values[spec.name]
-        if not _valid(spec, value, taxonomy):
-            bad += 1
-            if len(examples) < 5:
-                examples.append(value)
-            continue
-        if spec.type == "relevance":
-            for document, label in value.items():
-                units[(record.item_id, document)][record.annotator] = label
-        else:
-            units[record.item_id][record.annotator] = value
-    return _Field(spec, dict(units), bad, examples)
+    return _collect_all([spec], records, taxonomy)[0]
 
 
 def _scalar_metrics(
@@ -111,9 +127,9 @@ def _scalar_metrics(
         metrics["cohen_kappa"] = _finite(
             cohen_kappa(paired, weights=weights, categories=categories)
         )
-    sizes = {len(u) for u in paired}
-    if len(sizes) == 1 and paired:
-        metrics["fleiss_kappa"] = _finite(fleiss_kappa(paired))
+    fleiss = coincidences.fleiss_kappa()
+    if fleiss is not None:
+        metrics["fleiss_kappa"] = _finite(fleiss)
     return metrics
 
 
@@ -254,7 +270,7 @@ def build_report(
         report["status"] = "not_computable"
         report["reason"] = "The queue has no annotations yet."
         return report
-    collected = [_collect(spec, records, taxonomy) for spec in categorical]
+    collected = _collect_all(categorical, records, taxonomy)
     steps = len(collected) + 2
     for done, field in enumerate(collected, start=1):
         report["fields"].append(_field_report(field, taxonomy, resamples=resamples, seed=seed))
@@ -282,25 +298,29 @@ def build_report(
         report["main_field"] = main.spec.name
         report["pairwise"] = _pairwise_matrix(main.units)
         report["per_annotator"] = _per_annotator(main.units, final)
-        report["by_guideline_version"] = _by_version(main.spec, records, taxonomy, seed=seed)
+        report["by_guideline_version"] = _by_version(main, records, taxonomy)
     if progress:
         progress(1.0)
     return report
 
 
 def _by_version(
-    spec: FieldSpec, records: Sequence[AnnotationRecord], taxonomy: Sequence[str], *, seed: int
+    main: _Field, records: Sequence[AnnotationRecord], taxonomy: Sequence[str]
 ) -> list[dict[str, Any]]:
+    """The main field's agreement among annotations made under each guideline version."""
+    spec = main.spec
     versions: dict[int | None, list[AnnotationRecord]] = defaultdict(list)
     for record in records:
         versions[record.guideline_version].append(record)
+    level: Level = "ordinal" if spec.type == "likert" else "nominal"
+    scale = list(range(spec.min, spec.max + 1)) if spec.type == "likert" else None
     trend = []
     for version in sorted(versions, key=lambda v: (v is None, v or 0)):
-        field = _collect(spec, versions[version], taxonomy)
-        units = list(field.units.values())
-        level: Level = "ordinal" if spec.type == "likert" else "nominal"
-        scale = list(range(spec.min, spec.max + 1)) if spec.type == "likert" else None
-        coincidences = Coincidences(units, level, scale)
+        # With a single version the units are the main field's own; no second pass is needed.
+        units = (
+            main.units if len(versions) == 1 else _collect(spec, versions[version], taxonomy).units
+        )
+        coincidences = Coincidences(list(units.values()), level, scale)
         trend.append(
             {
                 "guideline_version": version,

@@ -16,7 +16,9 @@ from annotation.selectors.agreement import adjudicated_values, agreement_records
 
 log = logging.getLogger(__name__)
 
-DEFAULT_RESAMPLES = 500
+# Percentile intervals from 200 resamples move by about 0.005 between seeds on 100,000 items;
+# ask for more through the API when the interval ends matter.
+DEFAULT_RESAMPLES = 200
 
 
 def agreement_request(
