@@ -72,7 +72,7 @@ def _collect_all(
     """The units of every field in one pass over the records."""
     fields = [_Field(spec, defaultdict(dict), 0, []) for spec in specs]
     checks = [(field, field.spec.name, _validator(field.spec, taxonomy)) for field in fields]
-    empty = (None, "", [], {})
+    empty: tuple[Any, ...] = (None, "", [], {})
     for record in records:
         values = record.values
         for field, name, valid in checks:
