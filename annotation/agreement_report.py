@@ -76,7 +76,7 @@ def _collect_all(
     for record in records:
         values = record.values
         for field, name, valid in checks:
-            value = values.get(name)
+            value: Any = values.get(name)
             if value in empty:
                 continue
             if not valid(value):
