@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
@@ -17,7 +22,16 @@ from annotation.api.authentication import (
 )
 from annotation.api.errors import ApiError
 from annotation.api.ingestion import ErrorEnvelopeSerializer
-from annotation.models import Feedback, Flag, Interaction, Project, Role, Severity
+from annotation.models import (
+    Annotation,
+    Feedback,
+    Flag,
+    Interaction,
+    Project,
+    QueueItem,
+    Role,
+    Severity,
+)
 from annotation.selectors.interactions import interaction_find
 from annotation.selectors.projects import projects_for_user
 
@@ -71,10 +85,50 @@ class FlagOutSerializer(serializers.ModelSerializer):
         return flag.rationale or None
 
 
+class QueueItemOutSerializer(serializers.ModelSerializer):
+    queue = serializers.CharField(source="queue.name")
+    queue_id = serializers.IntegerField()
+
+    class Meta:
+        model = QueueItem
+        fields = [
+            "id",
+            "queue_id",
+            "queue",
+            "state",
+            "reasons",
+            "inclusion_probability",
+            "priority",
+        ]
+
+
+class AnnotationOutSerializer(serializers.ModelSerializer):
+    annotator = serializers.CharField(source="annotator.username")
+    queue_id = serializers.IntegerField(source="item.queue_id")
+    guideline_version = serializers.IntegerField(source="guideline.version", allow_null=True)
+
+    class Meta:
+        model = Annotation
+        fields = [
+            "id",
+            "item_id",
+            "queue_id",
+            "annotator",
+            "values",
+            "guideline_version",
+            "seconds",
+            "revision",
+            "created_at",
+            "updated_at",
+        ]
+
+
 class InteractionOutSerializer(serializers.ModelSerializer):
     project = serializers.CharField(source="project.name")
     feedback = FeedbackOutSerializer(many=True)
     flags = FlagOutSerializer(many=True)
+    queue_items = QueueItemOutSerializer(many=True)
+    annotations = serializers.SerializerMethodField()
 
     class Meta:
         model = Interaction
@@ -102,7 +156,14 @@ class InteractionOutSerializer(serializers.ModelSerializer):
             "checked_at",
             "feedback",
             "flags",
+            "queue_items",
+            "annotations",
         ]
+
+    @extend_schema_field(AnnotationOutSerializer(many=True))
+    def get_annotations(self, interaction: Interaction) -> list[dict[str, object]]:
+        annotations = [a for item in interaction.queue_items.all() for a in item.annotations.all()]
+        return list(AnnotationOutSerializer(annotations, many=True).data)
 
 
 class InteractionDetailView(APIView):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.db.models import Prefetch, QuerySet
 
-from annotation.models import Feedback, Flag, Interaction, Project
+from annotation.models import Annotation, Feedback, Flag, Interaction, Project, QueueItem
 
 
 def interactions_with_feedback() -> QuerySet[Interaction]:
@@ -11,6 +11,17 @@ def interactions_with_feedback() -> QuerySet[Interaction]:
         Prefetch(
             "flags",
             queryset=Flag.objects.select_related("check_config").order_by("-severity", "id"),
+        ),
+        Prefetch(
+            "queue_items",
+            queryset=QueueItem.objects.select_related("queue").prefetch_related(
+                Prefetch(
+                    "annotations",
+                    queryset=Annotation.objects.select_related("annotator", "guideline").order_by(
+                        "created_at"
+                    ),
+                )
+            ),
         ),
     )
 

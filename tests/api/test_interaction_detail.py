@@ -113,3 +113,33 @@ def test_unknown_api_paths_answer_json(db: Any) -> None:
 
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+def test_it_includes_queue_items_and_annotations(
+    lead: Persona, annotator: Persona, project: Any
+) -> None:
+    from django.utils import timezone
+
+    from annotation.models import Annotation
+    from tests.factories import QueueItemFactory
+    from tests.review.conftest import make_queue
+
+    queue = make_queue(project, [annotator], name="Weekly", overlap=1)
+    item = QueueItemFactory(
+        queue=queue, interaction=InteractionFactory(project=project, request_id="req-9")
+    )
+    now = timezone.now()
+    Annotation.objects.create(
+        item=item,
+        annotator=annotator.user,
+        values={"verdict": "bad"},
+        created_at=now,
+        updated_at=now,
+    )
+
+    body = lead.client().get(url("req-9")).json()
+
+    assert body["queue_items"][0]["queue"] == "Weekly"
+    assert body["queue_items"][0]["inclusion_probability"] == 1.0
+    assert body["annotations"][0]["annotator"] == "annotator"
+    assert body["annotations"][0]["values"] == {"verdict": "bad"}
