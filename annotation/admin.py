@@ -13,8 +13,11 @@ from django.utils import timezone
 
 from annotation.checks.config import CheckConfigError
 from annotation.models import (
+    AgreementReport,
     ApiToken,
+    AuditEvent,
     Check,
+    Export,
     Feedback,
     Flag,
     Interaction,
@@ -23,7 +26,16 @@ from annotation.models import (
     ProjectKey,
     Role,
 )
-from annotation.models.review import Annotation, Guideline, Queue, QueueFill, QueueItem, QueueState
+from annotation.models.review import (
+    Adjudication,
+    Annotation,
+    Guideline,
+    Lease,
+    Queue,
+    QueueFill,
+    QueueItem,
+    QueueState,
+)
 from annotation.selectors.projects import projects_for_user
 from annotation.services.check_config import check_validate
 from annotation.services.guidelines import guideline_publish
@@ -370,4 +382,56 @@ class AnnotationAdmin(LeadScopedAdmin):
     ]
 
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
+class ReadOnlyScopedAdmin(LeadScopedAdmin):
+    """Records written only by services and tasks: leads read them here, nobody edits them."""
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(Lease)
+class LeaseAdmin(ReadOnlyScopedAdmin):
+    project_path = "queue__project"
+    list_display = ["item", "annotator", "state", "leased_at", "expires_at", "finished_at"]
+    list_filter = ["state", "queue"]
+    list_select_related = ["item", "annotator"]
+    raw_id_fields = ["item"]
+
+
+@admin.register(Adjudication)
+class AdjudicationAdmin(ReadOnlyScopedAdmin):
+    project_path = "item__queue__project"
+    list_display = ["item", "lead", "created_at"]
+    list_select_related = ["item", "lead"]
+    raw_id_fields = ["item"]
+
+
+@admin.register(AgreementReport)
+class AgreementReportAdmin(ReadOnlyScopedAdmin):
+    project_path = "queue__project"
+    list_display = ["id", "queue", "status", "progress", "created_at", "finished_at"]
+    list_filter = ["status", "queue"]
+    list_select_related = ["queue"]
+
+
+@admin.register(Export)
+class ExportAdmin(ReadOnlyScopedAdmin):
+    list_display = ["id", "project", "kind", "format", "status", "rows", "created_by", "created_at"]
+    list_filter = ["project", "kind", "status"]
+    list_select_related = ["project", "created_by"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyScopedAdmin):
+    list_display = ["created_at", "project", "actor", "action", "target_type", "target_id"]
+    list_filter = ["project", "action"]
+    list_select_related = ["project", "actor"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False

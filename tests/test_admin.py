@@ -58,3 +58,23 @@ def test_a_staff_user_who_leads_nothing_sees_no_models(project: Any) -> None:
     client.force_login(created.obj.user)
 
     assert client.get("/admin/annotation/interaction/").status_code == 403
+
+
+def test_a_lead_reads_every_review_and_export_record(lead: Persona, project: Any) -> None:
+    client = login(lead)
+
+    for page in [
+        "/admin/annotation/check/",
+        "/admin/annotation/flag/",
+        "/admin/annotation/guideline/",
+        "/admin/annotation/queue/",
+        "/admin/annotation/queuefill/",
+        "/admin/annotation/queueitem/",
+        "/admin/annotation/annotation/",
+        "/admin/annotation/lease/",
+        "/admin/annotation/adjudication/",
+        "/admin/annotation/agreementreport/",
+        "/admin/annotation/export/",
+        "/admin/annotation/auditevent/",
+    ]:
+        assert client.get(page).status_code == 200, page
