@@ -75,6 +75,9 @@ FeedbackResultSerializer = inline_serializer(
     "FeedbackResult",
     {
         "created": serializers.IntegerField(),
+        "duplicates": serializers.ListField(
+            child=serializers.CharField(), help_text="feedback_ids already stored (unchanged)."
+        ),
         "awaiting_interaction": serializers.ListField(
             child=serializers.CharField(),
             help_text="request_ids with no interaction yet; linked when it arrives.",
@@ -297,6 +300,7 @@ class FeedbackIngestView(APIView):
         result = feedback_ingest(project=client.project, items=[row for _, row in batch.rows])
         body = {
             "created": result.created,
+            "duplicates": result.duplicates,
             "awaiting_interaction": result.awaiting_interaction,
             "errors": errors_as_dicts(batch.errors),
         }

@@ -87,8 +87,18 @@ class Feedback(models.Model):
     metadata = models.JSONField(default=dict, blank=True)
     timestamp = models.DateTimeField()
     received_at = models.DateTimeField()
+    feedback_id = models.CharField(
+        max_length=255, blank=True, help_text="The application's id for it; makes retries safe."
+    )
 
     class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "feedback_id"],
+                condition=~models.Q(feedback_id=""),
+                name="feedback_id_unique_per_project",
+            )
+        ]
         indexes = [
             models.Index(fields=["project", "request_id"], name="feedback_request_id"),
             models.Index(fields=["interaction", "kind"], name="feedback_interaction_kind"),

@@ -101,8 +101,18 @@ class InteractionIn(msgspec.Struct, forbid_unknown_fields=True):
 FeedbackSourceIn = Literal["user", "automated"]
 
 
+FeedbackId = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=MAX_SHORT_CHARS,
+        description="Your id for this piece of feedback: a retry with the same id stores nothing.",
+    ),
+]
+
+
 class _FeedbackBase(msgspec.Struct, forbid_unknown_fields=True, tag_field="kind", kw_only=True):
     request_id: RequestId
+    feedback_id: FeedbackId = ""
     timestamp: Annotated[datetime, msgspec.Meta(tz=True)] | None = None
     user_id: Short = ""
     source: FeedbackSourceIn = "user"

@@ -61,6 +61,7 @@ FEEDBACK_COLUMNS = (
     "metadata",
     "timestamp",
     "received_at",
+    "feedback_id",
 )
 _JSON_COLUMNS = {"messages", "retrieved_context", "metadata", "labels"}
 
@@ -77,6 +78,7 @@ class InteractionsResult:
 class FeedbackResult:
     created: int = 0
     awaiting_interaction: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
 
 
@@ -135,6 +137,7 @@ def feedback_row(project_id: int, item: FeedbackIn, received_at: datetime) -> tu
         _json.encode(item.metadata).decode(),
         item.timestamp or received_at,
         received_at,
+        item.feedback_id,
     )
 
 
@@ -351,16 +354,45 @@ def feedback_ingest(
     received_at = received_at or timezone.now()
     if not items:
         return FeedbackResult()
-    rows = [feedback_row(project.pk, item, received_at) for item in items]
-    insert: Callable[[Project, Sequence[tuple[Any, ...]]], list[str]] = (
+    rows: list[tuple[Any, ...]] = []
+    duplicates: list[str] = []
+    keys: set[str] = set()
+    for item in items:
+        # A feedback_id repeated within the batch is a duplicate like one already stored.
+        if item.feedback_id and item.feedback_id in keys:
+            duplicates.append(item.feedback_id)
+            continue
+        keys.add(item.feedback_id)
+        rows.append(feedback_row(project.pk, item, received_at))
+    insert: Callable[[Project, Sequence[tuple[Any, ...]]], list[tuple[Any, ...]]] = (
         _insert_feedback_postgres if connection.vendor == "postgresql" else _insert_feedback_orm
     )
-    unlinked = insert(project, rows)
-    return FeedbackResult(created=len(rows), awaiting_interaction=sorted(set(unlinked)))
+    stored = insert(project, rows)
+    stored_keys = {row[_FEEDBACK_ID] for row in stored}
+    duplicates += [
+        row[_FEEDBACK_ID]
+        for row in rows
+        if row[_FEEDBACK_ID] and row[_FEEDBACK_ID] not in stored_keys
+    ]
+    return FeedbackResult(
+        created=len(stored),
+        awaiting_interaction=sorted({row[1] for row in stored if row[-1] is None}),
+        duplicates=duplicates,
+    )
 
 
-def _insert_feedback_postgres(project: Project, rows: Sequence[tuple[Any, ...]]) -> list[str]:
-    """Resolve the interactions of the batch with one index probe, then COPY the rows in."""
+_FEEDBACK_ID = FEEDBACK_COLUMNS.index("feedback_id")
+
+
+def _insert_feedback_postgres(
+    project: Project, rows: Sequence[tuple[Any, ...]]
+) -> list[tuple[Any, ...]]:
+    """Resolve the batch's interactions with one index probe, then COPY the rows in.
+
+    Returns the rows stored, each with its interaction id (None while it has not arrived). A
+    feedback_id already stored fails the COPY on its unique index; the batch then goes through a
+    staging table that skips stored ids, as interactions do.
+    """
     table = Feedback._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
@@ -369,26 +401,63 @@ def _insert_feedback_postgres(project: Project, rows: Sequence[tuple[Any, ...]])
             [project.pk, list({row[1] for row in rows})],
         )
         ids = dict(cursor.fetchall())
-        with cursor.cursor.copy(
-            f"COPY {table} ({', '.join(FEEDBACK_COLUMNS)}, interaction_id) FROM STDIN"
-        ) as copy:
-            for row in rows:
-                copy.write_row((*row, ids.get(row[1])))
-    return [row[1] for row in rows if row[1] not in ids]
+    linked = [(*row, ids.get(row[1])) for row in rows]
+    columns = f"{', '.join(FEEDBACK_COLUMNS)}, interaction_id"
+    try:
+        with (
+            transaction.atomic(),
+            connection.wrap_database_errors,
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+        ):
+            for row in linked:
+                copy.write_row(row)
+    except IntegrityError:
+        return _insert_feedback_staged(linked)
+    return linked
 
 
-def _insert_feedback_orm(project: Project, rows: Sequence[tuple[Any, ...]]) -> list[str]:
+def _insert_feedback_staged(rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    table = Feedback._meta.db_table
+    columns = (*FEEDBACK_COLUMNS, "interaction_id")
+    cols = ", ".join(columns)
+    _copy_rows(table, "ingest_feedback", columns, rows)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({cols}) SELECT {cols} FROM ingest_feedback "  # noqa: S608
+            "ON CONFLICT (project_id, feedback_id) WHERE feedback_id <> '' DO NOTHING "
+            "RETURNING feedback_id"
+        )
+        stored = {feedback_id for (feedback_id,) in cursor.fetchall()}
+        cursor.execute("TRUNCATE ingest_feedback")
+    return [row for row in rows if not row[_FEEDBACK_ID] or row[_FEEDBACK_ID] in stored]
+
+
+def _insert_feedback_orm(
+    project: Project, rows: Sequence[tuple[Any, ...]]
+) -> list[tuple[Any, ...]]:
     request_ids = {row[1] for row in rows}
     ids = dict(
         Interaction.objects.filter(project=project, request_id__in=request_ids).values_list(
             "request_id", "id"
         )
     )
+    keys = [row[_FEEDBACK_ID] for row in rows if row[_FEEDBACK_ID]]
+    existing = set(
+        Feedback.objects.filter(project=project, feedback_id__in=keys).values_list(
+            "feedback_id", flat=True
+        )
+    )
+    stored: list[tuple[Any, ...]] = []
     objs = []
     for row in rows:
+        if row[_FEEDBACK_ID] in existing:
+            continue
         values = dict(zip(FEEDBACK_COLUMNS, row, strict=True))
         for column in _JSON_COLUMNS & values.keys():
             values[column] = msgspec.json.decode(values[column])
-        objs.append(Feedback(**values, interaction_id=ids.get(values["request_id"])))
+        interaction_id = ids.get(values["request_id"])
+        objs.append(Feedback(**values, interaction_id=interaction_id))
+        stored.append((*row, interaction_id))
     Feedback.objects.bulk_create(objs)
-    return [obj.request_id for obj in objs if obj.interaction_id is None]
+    return stored

@@ -84,7 +84,12 @@ def test_it_stores_every_kind_in_one_batch(ingest_client: APIClient, stored: Any
     response = post(ingest_client, {"items": items})
 
     assert response.status_code == 201
-    assert response.json() == {"created": 6, "awaiting_interaction": [], "errors": []}
+    assert response.json() == {
+        "created": 6,
+        "duplicates": [],
+        "awaiting_interaction": [],
+        "errors": [],
+    }
     rows = {f.kind + f.event: f for f in Feedback.objects.all()}
     assert rows["label"].labels == ["incorrect", "unhelpful"]
     assert rows["correction"].text == "The right answer is…"
@@ -161,3 +166,38 @@ def test_a_nul_character_in_feedback_is_refused(ingest_client: APIClient, stored
     assert response.status_code == 400
     assert response.json()["error"]["details"]["errors"][0]["field"] == "text"
     assert not Feedback.objects.exists()
+
+
+def test_a_feedback_id_makes_retries_safe(ingest_client: APIClient, stored: Any) -> None:
+    first = {
+        "request_id": "req-123",
+        "kind": "rating",
+        "value": 0,
+        "scale": "thumbs",
+        "feedback_id": "fb-1",
+    }
+    other = {"request_id": "req-123", "kind": "comment", "text": "again", "feedback_id": "fb-2"}
+    anonymous = {"request_id": "req-123", "kind": "comment", "text": "no id"}
+    post(ingest_client, first)
+
+    retry = post(ingest_client, {"items": [first, other, other, anonymous]})
+
+    assert retry.status_code == 201
+    assert retry.json()["created"] == 2
+    assert sorted(retry.json()["duplicates"]) == ["fb-1", "fb-2"]
+    assert Feedback.objects.filter(feedback_id="fb-1").count() == 1
+    assert Feedback.objects.filter(feedback_id="fb-2").count() == 1
+    assert Feedback.objects.filter(feedback_id="").count() == 1
+    assert post(ingest_client, first).status_code == 200
+
+
+def test_feedback_ids_are_per_project(
+    keyed_project: KeyedProject, other_keyed_project: KeyedProject, stored: Any
+) -> None:
+    body = {"request_id": "req-123", "kind": "comment", "text": "x", "feedback_id": "fb-1"}
+    mine, theirs = APIClient(), APIClient()
+    mine.credentials(HTTP_AUTHORIZATION=f"Bearer {keyed_project.key}")
+    theirs.credentials(HTTP_AUTHORIZATION=f"Bearer {other_keyed_project.key}")
+
+    assert post(mine, body).json()["created"] == 1
+    assert post(theirs, body).json()["created"] == 1
