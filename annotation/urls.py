@@ -5,6 +5,19 @@ from django.urls import path
 from annotation.views.adjudication import adjudicate, adjudication_list
 from annotation.views.agreement import agreement_page
 from annotation.views.home import home
+from annotation.views.lead_guidelines import guideline_preview, guideline_version_page, guidelines
+from annotation.views.lead_queues import (
+    hub,
+    queue_edit,
+    queue_fill_start,
+    queue_fill_status,
+    queue_new,
+    queue_new_preview,
+    queue_pause,
+    queue_preview,
+    queue_progress_page,
+    queue_resume,
+)
 from annotation.views.workspace import (
     annotation_edit,
     item_skip,
@@ -27,4 +40,39 @@ urlpatterns = [
         adjudicate,
         name="lead-adjudicate",
     ),
+    # The lead's pages: queues and guidelines.
+    path("lead/", hub, name="lead-hub"),
+    path("lead/queues/new", queue_new, name="lead-queue-new"),
+    path("lead/queues/new/preview", queue_new_preview, name="lead-queue-new-preview"),
+    path("lead/queues/<int:queue_id>/edit", queue_edit, name="lead-queue-edit"),
+    path("lead/queues/<int:queue_id>/preview", queue_preview, name="lead-queue-preview"),
+    path("lead/queues/<int:queue_id>/pause", queue_pause, name="lead-queue-pause"),
+    path("lead/queues/<int:queue_id>/resume", queue_resume, name="lead-queue-resume"),
+    path("lead/queues/<int:queue_id>/fill", queue_fill_start, name="lead-queue-fill"),
+    path(
+        "lead/queues/<int:queue_id>/fills/<int:fill_id>",
+        queue_fill_status,
+        name="lead-queue-fill-status",
+    ),
+    path("lead/queues/<int:queue_id>/progress", queue_progress_page, name="lead-queue-progress"),
+    path("lead/projects/<slug:name>/guidelines", guidelines, name="lead-guidelines"),
+    path(
+        "lead/projects/<slug:name>/guidelines/preview",
+        guideline_preview,
+        name="lead-guideline-preview",
+    ),
+    path(
+        "lead/projects/<slug:name>/guidelines/<int:version>",
+        guideline_version_page,
+        name="lead-guideline-version",
+    ),
+]
+
+# Exports.
+from annotation.views.exports import export_detail, export_manifest, exports_page  # noqa: E402
+
+urlpatterns += [
+    path("exports/", exports_page, name="exports"),
+    path("exports/<int:export_id>", export_detail, name="export-detail"),
+    path("exports/<int:export_id>/manifest.json", export_manifest, name="export-manifest"),
 ]
