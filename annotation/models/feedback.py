@@ -87,8 +87,13 @@ class Feedback(models.Model):
     metadata = models.JSONField(default=dict, blank=True)
     timestamp = models.DateTimeField()
     received_at = models.DateTimeField()
+    # A database default too, so bulk loads that predate the column keep working.
     feedback_id = models.CharField(
-        max_length=255, blank=True, help_text="The application's id for it; makes retries safe."
+        max_length=255,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The application's id for it; makes retries safe.",
     )
 
     class Meta:
