@@ -114,7 +114,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(workers: int = 2, threads: int = 1) -> Iterator[str]:
+def gunicorn(workers: int = 2, threads: int = 1, **env: str) -> Iterator[str]:
     port = free_port()
     process = subprocess.Popen(
         [
@@ -136,7 +136,7 @@ def gunicorn(workers: int = 2, threads: int = 1) -> Iterator[str]:
             "warning",
         ],
         cwd=ROOT,
-        env=bench_env(),
+        env=bench_env(**env),
     )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -214,7 +214,9 @@ def main() -> None:
         f"{args.connections} connections, gunicorn {args.workers} workers"
     )
 
-    with gunicorn(workers=args.workers) as url:
+    # As in production: ingestion queues the checks on a broker (no worker consumes them here).
+    broker = "redis://127.0.0.1:6379/11"
+    with gunicorn(workers=args.workers, CELERY_BROKER_URL=broker, CELERY_RESULT_BACKEND="") as url:
         post_all(
             url, key, "/api/v1/interactions", interaction_bodies[:2], args.connections
         )  # warm-up
@@ -231,6 +233,9 @@ def main() -> None:
         )
         fb_rate = fb_created / fb_seconds
 
+    import redis
+
+    redis.Redis.from_url(broker).flushdb()
     raw = copy_rate(rows, INTERACTION_COLUMNS, interaction_row)
     fb_raw = copy_rate(feedback_rows, FEEDBACK_COLUMNS, feedback_row)
     print(f"interactions over HTTP: {http_rate:,.0f}/s ({created:,} in {seconds:.1f} s)")
