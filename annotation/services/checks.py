@@ -50,13 +50,14 @@ def _rule(check: Check) -> RuleCheck:
     return _compiled[key]
 
 
-def _texts(interaction_ids: Sequence[int]) -> list[InteractionText]:
-    rows = (
-        Interaction.objects.filter(pk__in=interaction_ids)
-        .order_by("id")
-        .values_list(
-            "id", "response", "messages", "prompt_template", "metadata", "retrieved_context"
-        )
+def _texts(
+    interaction_ids: Sequence[int], *, unchecked_only: bool = False
+) -> list[InteractionText]:
+    interactions = Interaction.objects.filter(pk__any=list(interaction_ids))
+    if unchecked_only:
+        interactions = interactions.filter(checked_at__isnull=True)
+    rows = interactions.order_by("id").values_list(
+        "id", "response", "messages", "prompt_template", "metadata", "retrieved_context"
     )
     return [
         InteractionText(
@@ -76,10 +77,13 @@ def _store(
     checks: Sequence[Check],
     verdicts: Sequence[tuple[int, Verdict]],
     ids: Sequence[int],
+    *,
+    replace: bool = True,
 ) -> None:
-    """Replace the flags of `checks` on `ids` with `verdicts` (a re-run drops stale flags)."""
+    """Store `verdicts`; with `replace`, first drop the flags of `checks` on `ids` (a re-run)."""
     now = timezone.now()
-    Flag.objects.filter(interaction__id__any=ids, check_config__in=checks).delete()
+    if replace:
+        Flag.objects.filter(interaction__id__any=ids, check_config__in=checks).delete()
     Flag.objects.bulk_create(
         [
             Flag(
@@ -116,7 +120,10 @@ def checks_run(
         checks = [check for check in checks if check.pk in set(check_ids)]
     rules = [check for check in checks if check.type in RULE_TYPES]
     evaluators = [check for check in checks if check.type not in RULE_TYPES]
-    texts = _texts(interaction_ids)
+    # A first run (after ingestion, or a redelivered task) skips what is already checked: rule
+    # flags and checked_at commit together, so those have their flags and need no delete.
+    first_run = check_ids is None
+    texts = _texts(interaction_ids, unchecked_only=first_run)
     compiled = [_rule(check) for check in rules]
     verdicts = [
         (item.id, verdict)
@@ -126,8 +133,8 @@ def checks_run(
     ]
     ids = [item.id for item in texts]
     with transaction.atomic():
-        _store(project_id, rules, verdicts, ids)
-        if check_ids is None:
+        _store(project_id, rules, verdicts, ids, replace=not first_run)
+        if first_run:
             Interaction.objects.filter(pk__any=ids).update(checked_at=timezone.now())
     result = RunResult(checked=len(ids), flagged=len(verdicts))
     if enqueue_evaluators:

@@ -248,3 +248,13 @@ def test_a_broken_python_evaluator_is_an_error_flag_not_a_crash(project: Project
     checks_run(project_id=project.pk, interaction_ids=ids(item))
 
     assert Flag.objects.get(check_config=check).label == "evaluator_error"
+
+
+def test_a_redelivered_task_does_not_check_twice(project: Project) -> None:
+    leaky = InteractionFactory(project=project, response="kim@example.org")
+    checks_run(project_id=project.pk, interaction_ids=ids(leaky))
+
+    again = checks_run(project_id=project.pk, interaction_ids=ids(leaky))
+
+    assert again.checked == 0
+    assert Flag.objects.filter(interaction=leaky).count() == 1
