@@ -230,3 +230,36 @@ def peak_rss_mb(pid: int) -> float:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
+
+
+@contextlib.contextmanager
+def celery_worker(queue: str, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """One Celery worker process (solo pool: one core) on `queue`, with that queue emptied first."""
+    celery = [sys.executable, "-m", "celery", "-A", "feedbackloop"]
+    subprocess.run(
+        [*celery, "purge", "-f", "-Q", queue], cwd=ROOT, env=env, check=True, capture_output=True
+    )
+    worker = subprocess.Popen(
+        [
+            *celery,
+            "worker",
+            "-P",
+            "solo",
+            "-Q",
+            queue,
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(3)  # the worker connects and imports
+        yield worker
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -23,7 +22,7 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench._harness import BENCH_DATABASE_URL, bench_env, fresh_database
+from bench._harness import BENCH_DATABASE_URL, bench_env, celery_worker, fresh_database
 
 BROKER = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/12")
 SCHEMA = {
@@ -120,37 +119,7 @@ def main() -> None:
         f"loaded in {time.perf_counter() - loaded:.1f} s"
     )
 
-    subprocess.run(
-        [sys.executable, "-m", "celery", "-A", "feedbackloop", "purge", "-f", "-Q", "heavy"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "feedbackloop",
-            "worker",
-            "-P",
-            "solo",
-            "-Q",
-            "heavy",
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        time.sleep(3)  # the worker connects and imports
+    with celery_worker("heavy", env):
         started = time.perf_counter()
         report = agreement_request(queue=queue, requested_by=None, resamples=args.resamples)
         while True:
@@ -159,9 +128,6 @@ def main() -> None:
                 break
             time.sleep(0.05)
         elapsed = time.perf_counter() - started
-    finally:
-        worker.terminate()
-        worker.wait(timeout=30)
     assert report.status == "done", report.error
     verdict = next(f for f in report.result["fields"] if f["name"] == "verdict")
     print(

@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import random
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -28,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 from bench._harness import (
     BENCH_DATABASE_URL,
     bench_env,
+    celery_worker,
     fresh_database,
     manage,
     peak_rss_mb,
@@ -93,38 +93,7 @@ def main() -> None:
     print(f"{args.interactions:,} interactions loaded (responses {average:.0f} chars on average)")
 
     env = bench_env(CELERY_BROKER_URL=BROKER, CELERY_RESULT_BACKEND="")
-    subprocess.run(
-        [sys.executable, "-m", "celery", "-A", "feedbackloop", "purge", "-f", "-Q", "checks"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "feedbackloop",
-            "worker",
-            "-P",
-            "solo",
-            "-c",
-            "1",
-            "-Q",
-            "checks",
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
-    try:
+    with celery_worker("checks", env) as worker:
         os.environ.update(env)
         os.environ["DJANGO_SETTINGS_MODULE"] = "feedbackloop.settings"
         import django
@@ -136,7 +105,6 @@ def main() -> None:
             ids = [
                 pk for (pk,) in conn.execute("SELECT id FROM annotation_interaction ORDER BY id")
             ]
-        time.sleep(2)  # let the worker connect
         started = time.perf_counter()
         for start in range(0, len(ids), args.batch):
             run_checks_by_id.delay(project_id, ids[start : start + args.batch])
@@ -153,9 +121,6 @@ def main() -> None:
                 "SELECT c.name, count(*) FROM annotation_flag f JOIN annotation_check c ON c.id = f.check_id GROUP BY 1 ORDER BY 1"
             ).fetchall()
         rss = peak_rss_mb(worker.pid)
-    finally:
-        worker.terminate()
-        worker.wait(timeout=30)
     print(
         f"rule checks (pii, blocklist, format) in one solo worker: {len(ids) / elapsed:,.0f} interactions/s per core "
         f"({len(ids):,} in {elapsed:.1f} s)"
