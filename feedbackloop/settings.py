@@ -288,3 +288,14 @@ CELERY_BEAT_SCHEDULE.update(
 
 # Agreement reports are heavy work.
 CELERY_TASK_ROUTES["annotation.tasks.agreement.compute_agreement"] = {"queue": "heavy"}
+
+# Exports are heavy work. With Redis as the broker, a message taken by a worker that died is
+# handed out again once it has been unacknowledged this long: keep it above the longest export
+# (a redelivery while the first worker still builds waits for it: an advisory lock).
+CELERY_TASK_ROUTES["annotation.tasks.exports.build_export"] = {"queue": "heavy"}
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1)
+}
+# Several deployments (or test runs) can share one Redis: each prefixes its keys.
+if env_str("CELERY_BROKER_KEY_PREFIX"):
+    CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = env_str("CELERY_BROKER_KEY_PREFIX")

@@ -69,3 +69,20 @@ urlpatterns += [
     ),
     path("agreement/<int:report_id>", AgreementReportView.as_view(), name="api-agreement"),
 ]
+
+# Exports.
+from annotation.api.exports import (  # noqa: E402
+    ExportDetailView,
+    ExportDownloadView,
+    ExportListView,
+)
+
+urlpatterns += [
+    path("exports", ExportListView.as_view(), name="api-exports"),
+    path("exports/<int:export_id>", ExportDetailView.as_view(), name="api-export-detail"),
+    path(
+        "exports/<int:export_id>/download",
+        ExportDownloadView.as_view(),
+        name="api-export-download",
+    ),
+]

@@ -23,7 +23,8 @@ from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
 # Bump when a field is added, removed, renamed or changes type; the manifest records it.
-SCHEMA_VERSION = 1
+# 2: annotation rows carry the item's adjudication and the interaction's metadata.
+SCHEMA_VERSION = 2
 
 Kind = Literal["sft", "preference", "eval", "retrieval", "annotations"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
@@ -87,6 +88,8 @@ FIELDS: Mapping[Kind, tuple[Field, ...]] = {
         Field("values", "json"),
         Field("created_at", "timestamp"),
         Field("updated_at", "timestamp"),
+        Field("adjudication", "json", nullable=True),
+        Field("metadata", "json"),
     ),
 }
 
@@ -132,6 +135,20 @@ def chat_messages(messages: Sequence[Mapping[str, Any]] | str) -> list[Message]:
     """
     if isinstance(messages, str):
         return [{"role": "user", "content": messages}]
+    if type(messages) is list:
+        # The common case, decoded JSON, without the (slow) ABC checks; anything
+        # unusual goes the careful way below, which says what is wrong.
+        fast: list[Message] = []
+        for message in messages:
+            if type(message) is not dict:
+                break
+            role = message.get("role")
+            content = message.get("content")
+            if role not in ROLES or type(content) is not str:
+                break
+            fast.append({"role": role, "content": content})
+        else:
+            return fast
     if not isinstance(messages, Sequence):
         raise RowError("invalid_messages", "messages must be a list of {role, content} objects")
     out: list[Message] = []
@@ -306,13 +323,17 @@ def annotation_row(
     guideline_version: int | None = None,
     revision: int = 1,
     seconds: float | None = None,
+    adjudication: Mapping[str, Any] | None = None,
+    metadata: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Flatten one annotation with its item, queue and annotator into one row.
 
     Takes the names of ``FIELDS["annotations"]`` as keywords, so a queryset's
     ``.values(...)`` with those aliases can be splatted in. Timestamps must be aware
     and come out in UTC; ``values`` stays one JSON object because its keys follow each
-    queue's label schema.
+    queue's label schema. ``adjudication`` is the lead's final values for the item (the
+    same on every annotation of it), ``None`` when there is none; ``metadata`` is the
+    interaction's metadata object.
     """
     return {
         "annotation_id": int(annotation_id),
@@ -331,6 +352,8 @@ def annotation_row(
         "values": dict(values),
         "created_at": _utc(created_at, "created_at"),
         "updated_at": _utc(updated_at, "updated_at"),
+        "adjudication": dict(adjudication) if adjudication is not None else None,
+        "metadata": dict(metadata or {}),
     }
 
 

@@ -13,7 +13,6 @@ from typing import Any
 
 from django import forms
 
-from annotation.exports.rows import KINDS
 from annotation.models import ExportFormat, ExportKind, Project
 from annotation.models.review import Queue
 from annotation.schemas.export_request import ExportRequestInvalid
@@ -110,6 +109,7 @@ class ExportForm(forms.Form):
     partial_relevance = forms.ChoiceField(
         choices=[("relevant", "relevant"), ("irrelevant", "not relevant")],
         initial="relevant",
+        required=False,
         label="Partially relevant documents count as",
     )
 
@@ -160,10 +160,10 @@ class ExportForm(forms.Form):
             request["dedupe"] = bool(data.get("dedupe"))
         if data.get("validation"):
             request["split"] = {"validation": data["validation"], "seed": data.get("seed") or 0}
-        if kind in ("sft", "preference", "eval") and (data.get("system_prompt") or "").strip():
+        if (data.get("system_prompt") or "").strip():
             request["system_prompt"] = data["system_prompt"]
         if kind == "retrieval":
-            request["partial_relevance"] = data["partial_relevance"]
+            request["partial_relevance"] = data.get("partial_relevance") or "relevant"
         return request
 
     def add_request_errors(self, invalid: ExportRequestInvalid) -> None:
@@ -172,6 +172,3 @@ class ExportForm(forms.Form):
             place = error["field"]
             name = _FIELD_OF.get(place, place if place in self.fields else None)
             self.add_error(name, f"{error['message']}" if name else f"{place}: {error['message']}")
-
-
-KIND_HELP = {kind: ExportKind(kind).label for kind in KINDS}

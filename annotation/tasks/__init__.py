@@ -26,3 +26,8 @@ __all__ += ["expire_leases", "fill_due_queues", "fill_queue"]
 from annotation.tasks.agreement import compute_agreement  # noqa: E402
 
 __all__ += ["compute_agreement"]
+
+# Exports.
+from annotation.tasks.exports import build_export  # noqa: E402
+
+__all__ += ["build_export"]

@@ -68,6 +68,8 @@ def _rows(kind: str, n: int) -> Iterator[dict[str, Any]]:
                 guideline_version=3,
                 revision=1,
                 seconds=12.5,
+                adjudication={"verdict": "good"} if i % 3 == 0 else None,
+                metadata={"locale": "en-GB", "response_b": f"other {i}"},
             )
         else:
             raise ValueError(kind)

@@ -265,6 +265,8 @@ def test_it_flattens_an_annotation_into_one_row() -> None:
         guideline_version=3,
         revision=2,
         seconds=21.5,
+        adjudication={"verdict": "bad"},
+        metadata={"locale": "en-GB"},
     )
 
     assert list(row) == list(field_names("annotations"))
@@ -283,6 +285,8 @@ def test_it_flattens_an_annotation_into_one_row() -> None:
         "values": {"verdict": "bad", "reasons": ["incorrect"], "correction": "fixed"},
         "created_at": datetime(2026, 11, 20, 10, 0, tzinfo=UTC),
         "updated_at": datetime(2026, 11, 20, 10, 1, tzinfo=UTC),
+        "adjudication": {"verdict": "bad"},
+        "metadata": {"locale": "en-GB"},
     }
     assert row["created_at"].tzinfo is UTC
 

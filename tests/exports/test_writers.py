@@ -18,7 +18,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from annotation.exports.rows import KINDS, field_names, sft_row
+from annotation.exports.rows import KINDS, SCHEMA_VERSION, field_names, sft_row
 from annotation.exports.writers import (
     FORMATS,
     FileResult,
@@ -105,7 +105,7 @@ def test_it_writes_parquet_that_reads_back_as_the_rows(tmp_path: Path, kind: str
     schema = pq.read_schema(tmp_path / "train.parquet")
     assert schema.equals(arrow_schema(kind), check_metadata=False)
     assert schema.metadata[b"kind"] == kind.encode()
-    assert schema.metadata[b"schema_version"] == b"1"
+    assert schema.metadata[b"schema_version"] == str(SCHEMA_VERSION).encode()
 
 
 def test_it_writes_parquet_in_row_groups(tmp_path: Path) -> None:
