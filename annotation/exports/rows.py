@@ -184,13 +184,15 @@ def prompt_messages(
             prompt[0] = {"role": "system", "content": system_prompt}
         else:
             prompt.insert(0, {"role": "system", "content": system_prompt})
-    if not any(m["role"] == "user" for m in prompt):
-        raise RowError("no_user_turn", "the conversation has no user turn to answer")
-    return prompt
+    for message in prompt:
+        if message["role"] == "user":
+            return prompt
+    raise RowError("no_user_turn", "the conversation has no user turn to answer")
 
 
 def _assistant(text: object, what: str) -> Message:
-    if not isinstance(text, str) or not text.strip():
+    # isspace() rather than strip(): no copy of a long answer just to test it.
+    if not isinstance(text, str) or not text or text.isspace():
         raise RowError("empty_response", f"the {what} is empty")
     return {"role": "assistant", "content": text}
 

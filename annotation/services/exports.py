@@ -1,11 +1,12 @@
 """Exports: request one, build it (the Celery task's work), and hand its files out.
 
-A build streams the reviewed items page by page (``selectors.exports``), settles each
+A build streams the reviewed items (``selectors.exports``), settles each
 (``exports.reviewed``), curates and writes its rows (``exports.curation``, ``writers``)
 into temp files that are renamed into place only when complete, and ends with the
 manifest (``exports.storage``): the files are "done" exactly when ``manifest.json``
-exists. Memory stays flat whatever the size, except for the duplicate filter (about
-100 bytes per distinct prompt).
+exists. Memory stays flat whatever the size; the duplicate filter, 8-16 bytes per row,
+is allocated once from the count of matching items. Progress (items read of those
+matching) is saved at most every half second.
 
 Re-running a build is safe: it starts over (``ExportStore.begin`` clears what an earlier
 attempt left), and on PostgreSQL an advisory lock held for the whole build keeps a
@@ -244,7 +245,7 @@ class _Build:
         }
         self.excluded: Counter[str] = Counter()
         self.redacted: Counter[str] = Counter()
-        self.versions: set[int] = set()
+        self.versions: set[int | None] = set()
         self.dedupe = self.options.dedupe and self.kind != "annotations"
         self.seen: DuplicateFilter | None = None
         self.split = self.options.split.to_json() if self.options.split else None
@@ -301,7 +302,7 @@ class _Build:
                 files=files,
                 filters=export.filters,
                 excluded=self.excluded,
-                guideline_versions=self.versions,
+                guideline_versions=[v for v in self.versions if v is not None],
                 created_by=export.created_by.username if export.created_by else None,
                 redact_pii=self.options.redact_pii,
                 redacted=self.redacted,
@@ -369,7 +370,8 @@ class _Build:
         if kind == "annotations":
             part = split_for(self._item_key(item), **split) if split else "all"
         else:
-            key = prompt_key(prompt_turns(kind, rows) or [])
+            turns = rows[0]["messages"][:-1] if kind == "sft" else prompt_turns(kind, rows)
+            key = prompt_key(turns or [])
             seen = self.seen
             if seen is not None:
                 if kind == "preference":
@@ -380,10 +382,9 @@ class _Build:
                     self.excluded["duplicate"] += 1
                     return None
             part = split_for(key, **split) if split else "all"
-        versions = self.versions
+        add = self.versions.add
         for annotation in item.annotations:
-            if annotation.guideline_version is not None:
-                versions.add(annotation.guideline_version)
+            add(annotation.guideline_version)
         return part, rows
 
     def _curate_pii(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
+from django.core.files.storage import storages
 from rest_framework.test import APIClient
 
 from annotation.models import AuditEvent, Export, JobStatus, Project
@@ -319,3 +320,22 @@ def test_the_schema_documents_the_export_endpoints(engineer: Persona) -> None:
         "/api/v1/exports/{export_id}",
         "/api/v1/exports/{export_id}/download",
     } <= set(paths)
+
+
+def test_any_django_storage_backend_holds_the_files(
+    reviewed: Reviews, project: Project, engineer: Persona, settings: Any
+) -> None:
+    # Not the local folder: files are written to a scratch folder, then uploaded.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    }
+    export = build(project, engineer, kind="eval", split={"validation": 0.4, "seed": 7})
+
+    names = sorted(storages["default"].listdir(export.storage_prefix)[1])
+    assert names == ["manifest.json", "train.jsonl", "validation.jsonl"]
+    entry = export.manifest["files"][1]
+    response = engineer.client().get(f"/api/v1/exports/{export.pk}/download?part=validation")
+    body = b"".join(response.streaming_content)
+    assert hashlib.sha256(body).hexdigest() == entry["sha256"]
+    assert len(body.splitlines()) == entry["rows"]

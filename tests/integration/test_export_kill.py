@@ -26,6 +26,7 @@ from typing import Any
 
 import psycopg
 import pytest
+import redis
 from django.conf import settings
 from django.db import connection
 from kombu import Connection
@@ -132,6 +133,11 @@ class Workers:
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
+        # Leave the shared Redis as it was: this test's keys all carry its prefix.
+        client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+        for key in client.scan_iter(match=f"{self.prefix}*"):
+            client.delete(key)
+        client.close()
 
 
 @pytest.fixture
