@@ -107,14 +107,22 @@
     input.dispatchEvent(new Event("change", { bubbles: true }));
   }
 
+  // A key pressed right after a swap can beat htmx to the new form; binding it first keeps the
+  // submit an htmx swap instead of a full page post.
+  function bound(current) {
+    if (window.htmx) { window.htmx.process(current); }
+  }
+
   function submit(current) {
     if (!current) { return; }
+    bound(current);
     var button = current.querySelector('button[type="submit"]:not([data-skip])');
     if (button && !button.disabled) { button.click(); }
   }
 
   function skip(current) {
     if (!current) { return; }
+    bound(current);
     // A click (not requestSubmit) so htmx posts to the button's own skip URL.
     var button = current.querySelector("button[data-skip]");
     if (button && !button.disabled) { button.click(); }
