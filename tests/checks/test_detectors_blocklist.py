@@ -145,3 +145,29 @@ def test_it_stays_fast_on_adversarial_input(text: str) -> None:
     DEFAULT.find(text)
     DEFAULT.find("é" + text)
     assert time.perf_counter() - started < 2.0
+
+
+@pytest.mark.parametrize(
+    ("text", "start"),
+    [
+        ("That's stupid.", 7),
+        ("That\u2019s stupid.", 7),  # right single quotation mark
+        ("That\u2018s stupid.", 7),  # left single quotation mark
+        ("That`s stupid.", 7),
+        ("\u201cs\u201d stupid", 4),  # a quoted letter
+        ("Don't be stupid", 9),
+        ("I'm moron", 4),
+        ("I\u2019m m0r0n", 4),
+        ("Well\u2026 it\u2019s  s-tupid", 12),  # separators inside the word still match
+    ],
+)
+def test_a_term_after_an_apostrophe_is_highlighted_alone(text: str, start: int) -> None:
+    spans = DEFAULT.find(text)
+
+    assert len(spans) == 1
+    assert spans[0].start == start
+    assert text[spans[0].start : spans[0].end].lower() in {"stupid", "moron", "m0r0n", "s-tupid"}
+
+
+def test_a_stretched_first_letter_still_matches() -> None:
+    assert _matches(DEFAULT, "So ssstupid.") == [("ssstupid", "stupid")]

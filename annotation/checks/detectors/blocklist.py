@@ -163,7 +163,15 @@ class _Node:
             # A run of one letter needs its count, so "ass" needs two s's
             # ("as" stays clean) while "asssss" still matches; the maximum
             # keeps the worst case linear on inputs like "!!!!!!!!".
-            repeat = f"(?:{between_letters}{cls}){{{count - 1},{count + _MAX_EXTRA_REPEATS}}}"
+            if after_letter:
+                repeat = f"(?:{between_letters}{cls}){{{count - 1},{count + _MAX_EXTRA_REPEATS}}}"
+            else:
+                # A word's first letter stretches only without separators: otherwise a
+                # one-letter word before the term joins it ("That's stupid" would match
+                # "s stupid", as the apostrophe is a separator, and "I'm moron" "m moron").
+                repeat = (
+                    f"(?:{between_letters}{cls}){{{count - 1}}}{cls}{{0,{_MAX_EXTRA_REPEATS + 1}}}"
+                )
             letters.append(cls + repeat + child._regex(gaps, after_letter=True))
         # Longer continuations first, so "dumbass" wins over "dumb".
         alternatives = []
