@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from base64 import urlsafe_b64decode, urlsafe_b64encode
+from datetime import datetime
+
 from django.db.models import QuerySet
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -32,9 +35,16 @@ from annotation.models import (
     Role,
     Severity,
 )
-from annotation.selectors.interactions import interaction_find
+from annotation.selectors.interactions import (
+    FEEDBACK_PAGE_SIZE,
+    interaction_exists,
+    interaction_feedback_page,
+    interaction_find,
+)
 from annotation.selectors.projects import projects_for_user
 
+# Leads and engineers read every interaction of their projects; annotators those in a queue they
+# are assigned to (with their own annotations only); a project key its own project.
 READER_ROLES = (Role.LEAD, Role.ENGINEER)
 
 
@@ -43,6 +53,7 @@ class FeedbackOutSerializer(serializers.ModelSerializer):
         model = Feedback
         fields = [
             "id",
+            "feedback_id",
             "kind",
             "source",
             "value",
@@ -125,7 +136,13 @@ class AnnotationOutSerializer(serializers.ModelSerializer):
 
 class InteractionOutSerializer(serializers.ModelSerializer):
     project = serializers.CharField(source="project.name")
-    feedback = FeedbackOutSerializer(many=True)
+    feedback = serializers.SerializerMethodField(
+        help_text=f"Newest first, at most {FEEDBACK_PAGE_SIZE}; `feedback_next` reads on."
+    )
+    feedback_count = serializers.SerializerMethodField(help_text="All feedback, every page.")
+    feedback_next = serializers.SerializerMethodField(
+        help_text="The URL of the next page of feedback (`?feedback_cursor=`), or null."
+    )
     flags = FlagOutSerializer(many=True)
     queue_items = QueueItemOutSerializer(many=True)
     annotations = serializers.SerializerMethodField()
@@ -155,10 +172,25 @@ class InteractionOutSerializer(serializers.ModelSerializer):
             "received_at",
             "checked_at",
             "feedback",
+            "feedback_count",
+            "feedback_next",
             "flags",
             "queue_items",
             "annotations",
         ]
+
+    @extend_schema_field(FeedbackOutSerializer(many=True))
+    def get_feedback(self, interaction: Interaction) -> list[dict[str, object]]:
+        return list(FeedbackOutSerializer(self.context["feedback"].rows, many=True).data)
+
+    def get_feedback_count(self, interaction: Interaction) -> int:
+        count: int = self.context["feedback"].count
+        return count
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_feedback_next(self, interaction: Interaction) -> str | None:
+        next_url: str | None = self.context["feedback_next"]
+        return next_url
 
     @extend_schema_field(AnnotationOutSerializer(many=True))
     def get_annotations(self, interaction: Interaction) -> list[dict[str, object]]:
@@ -181,19 +213,33 @@ class InteractionDetailView(APIView):
                 "project",
                 str,
                 description="Project name; needed when the request_id exists in several of yours.",
-            )
+            ),
+            OpenApiParameter(
+                "feedback_cursor",
+                str,
+                description="Where the next page of feedback starts: from `feedback_next`.",
+            ),
         ],
         responses={
             200: InteractionOutSerializer,
-            400: OpenApiResponse(ErrorEnvelopeSerializer, description="Ambiguous request_id."),
+            400: OpenApiResponse(
+                ErrorEnvelopeSerializer, description="Ambiguous request_id, or a bad cursor."
+            ),
+            403: OpenApiResponse(
+                ErrorEnvelopeSerializer,
+                description="An annotator of the project, but not assigned to a queue holding it.",
+            ),
             404: OpenApiResponse(
                 ErrorEnvelopeSerializer, description="Not found in your projects."
             ),
         },
     )
     def get(self, request: Request, request_id: str) -> Response:
+        after = feedback_cursor_decode(request.query_params.get("feedback_cursor"))
         projects = self._readable_projects(request)
         found = interaction_find(projects=projects, request_id=request_id)
+        if not found and not isinstance(request.user, ProjectClient):
+            found = self._assigned(request, request_id)
         if not found:
             raise ApiError(
                 "not_found",
@@ -206,7 +252,31 @@ class InteractionDetailView(APIView):
                 f"request_id '{request_id}' exists in several of your projects; add ?project=NAME.",
                 details={"projects": sorted(i.project.name for i in found)},
             )
-        return Response(InteractionOutSerializer(found[0]).data)
+        interaction = found[0]
+        page = interaction_feedback_page(interaction=interaction, after=after)
+        next_url = None
+        if page.next_after is not None:
+            query = request.query_params.copy()
+            query["feedback_cursor"] = feedback_cursor_encode(page.next_after)
+            next_url = f"{request.path}?{query.urlencode()}"
+        context = {"feedback": page, "feedback_next": next_url}
+        return Response(InteractionOutSerializer(interaction, context=context).data)
+
+    def _assigned(self, request: Request, request_id: str) -> list[Interaction]:
+        """For annotators: the interaction when it is in a queue they are assigned to."""
+        projects = projects_for_user(request.user, roles=[Role.ANNOTATOR])
+        name = request.query_params.get("project")
+        if name:
+            projects = projects.filter(name=name)
+        found = interaction_find(projects=projects, request_id=request_id, annotator=request.user)
+        if not found and interaction_exists(projects=projects, request_id=request_id):
+            raise ApiError(
+                "not_assigned",
+                f"Interaction '{request_id}' is in a project where you are an annotator; "
+                "annotators read only interactions in queues assigned to them.",
+                status_code=status.HTTP_403_FORBIDDEN,
+            )
+        return found
 
     def _readable_projects(self, request: Request) -> QuerySet[Project]:
         if isinstance(request.user, ProjectClient):
@@ -216,10 +286,40 @@ class InteractionDetailView(APIView):
         name = request.query_params.get("project")
         if name:
             projects = projects.filter(name=name)
-            if not projects.exists():
+            if not projects.exists() and not self._is_annotator_in(request, name):
                 raise ApiError(
                     "not_found",
                     f"You cannot read project '{name}', or it does not exist.",
                     status_code=status.HTTP_404_NOT_FOUND,
                 )
         return projects
+
+    @staticmethod
+    def _is_annotator_in(request: Request, name: str) -> bool:
+        if isinstance(request.user, ProjectClient):
+            return False
+        return projects_for_user(request.user, roles=[Role.ANNOTATOR]).filter(name=name).exists()
+
+
+def feedback_cursor_encode(after: tuple[datetime, int]) -> str:
+    timestamp, pk = after
+    return urlsafe_b64encode(f"{timestamp.isoformat()}|{pk}".encode()).decode().rstrip("=")
+
+
+def feedback_cursor_decode(cursor: str | None) -> tuple[datetime, int] | None:
+    """The keyset a `feedback_cursor` stands for; a 400 naming it when it is not one of ours."""
+    if not cursor:
+        return None
+    try:
+        text = urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        stamp, pk = text.rsplit("|", 1)
+        timestamp = datetime.fromisoformat(stamp)
+        if timestamp.tzinfo is None:
+            raise ValueError("naive")
+        return timestamp, int(pk)
+    except ValueError:  # also binascii.Error and UnicodeDecodeError
+        raise ApiError(
+            "invalid_cursor",
+            "`feedback_cursor` is not a cursor from this API; use the `feedback_next` URL as is.",
+            details={"field": "feedback_cursor"},
+        ) from None
