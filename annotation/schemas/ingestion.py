@@ -6,10 +6,12 @@ validation cannot drift apart.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import msgspec
+
+from annotation.schemas.safe_json import MAX_JSON_DEPTH, json_problem
 
 MAX_BATCH_ITEMS = 1000
 MAX_TEXT_CHARS = 1_000_000
@@ -37,9 +39,47 @@ Role = Literal["system", "user", "assistant", "tool", "developer"]
 
 
 def check_metadata_size(metadata: dict[str, Any]) -> None:
-    if metadata and len(msgspec.json.encode(metadata)) > MAX_METADATA_BYTES:
+    if not metadata:
+        return
+    if len(msgspec.json.encode(metadata)) > MAX_METADATA_BYTES:
         raise ValueError(
             f"metadata is larger than {MAX_METADATA_BYTES // 1024} KB of JSON; keep it small - at `$.metadata`"
+        )
+    # The rest of a row has a fixed shape; only metadata can nest without bound.
+    problem = json_problem(metadata, max_depth=MAX_JSON_DEPTH - 1, path="metadata")
+    if problem is not None:
+        raise ValueError(f"{problem.message} - at `$.{problem.field}`")
+
+
+# Stored timestamps must be readable back: PostgreSQL and Python hold years 1-9999 in UTC, so a
+# year-1 time with a +14:00 offset (year 0 in UTC) was stored and then broke every page reading
+# it. Real traffic is this century, and at most a day ahead of our clock.
+EARLIEST_TIMESTAMP = datetime(2000, 1, 1, tzinfo=UTC)
+MAX_FUTURE = timedelta(days=1)
+MAX_UTC_OFFSET = timedelta(hours=14)
+
+
+def _offset_text(offset: timedelta) -> str:
+    minutes = int(abs(offset).total_seconds()) // 60
+    return f"{'-' if offset < timedelta(0) else '+'}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def check_timestamp(value: datetime | None, field: str = "timestamp") -> None:
+    """Refuse a time outside 2000-01-01 .. now + 1 day (UTC), or an offset beyond ±14:00."""
+    if value is None:
+        return
+    offset = value.utcoffset()
+    if offset is not None and abs(offset) > MAX_UTC_OFFSET:
+        raise ValueError(
+            f"`{field}` has the UTC offset {_offset_text(offset)}; "
+            f"offsets are between -14:00 and +14:00 - at `$.{field}`"
+        )
+    latest = datetime.now(UTC) + MAX_FUTURE
+    if not EARLIEST_TIMESTAMP <= value <= latest:
+        raise ValueError(
+            f"`{field}` must be between {EARLIEST_TIMESTAMP:%Y-%m-%dT%H:%M:%SZ} and now + 1 day "
+            f"({latest:%Y-%m-%dT%H:%M:%SZ}), in RFC 3339 with an offset; got "
+            f"{value.isoformat()} - at `$.{field}`"
         )
 
 
@@ -90,6 +130,7 @@ class InteractionIn(msgspec.Struct, forbid_unknown_fields=True):
             raise ValueError("send either `messages` or `prompt`, not both - at `$.prompt`")
         if self.messages is not None and not self.messages:
             raise ValueError("`messages` is empty; send at least one message - at `$.messages`")
+        check_timestamp(self.timestamp)
         check_metadata_size(self.metadata)
 
     def chat(self) -> list[Message]:
@@ -119,6 +160,7 @@ class _FeedbackBase(msgspec.Struct, forbid_unknown_fields=True, tag_field="kind"
     metadata: dict[str, Any] = msgspec.field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        check_timestamp(self.timestamp)
         check_metadata_size(self.metadata)
 
 

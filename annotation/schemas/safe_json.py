@@ -1,0 +1,122 @@
+"""JSON that is safe to store: bounded nesting, and no text PostgreSQL or UTF-8 cannot hold.
+
+Every JSON body the API reads and every JSON text a form takes goes through `json_loads_safe`
+(or, for msgspec's ingestion path, `json_problem` on what it decoded), so one walk decides what
+"too deep" and "unstorable text" mean everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+MAX_JSON_DEPTH = 64
+
+# A NUL (PostgreSQL text and jsonb cannot store it) or a UTF-16 surrogate: JSON decoders combine
+# a valid pair into one code point, so any surrogate left in a decoded string stands alone and
+# cannot be encoded as UTF-8.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+@dataclass(frozen=True, slots=True)
+class JsonProblem:
+    code: str
+    field: str
+    message: str
+
+    def details(self) -> dict[str, Any]:
+        return {"field": self.field}
+
+
+class UnsafeJson(ValueError):
+    """The JSON parsed but must not be stored; `problem` names the field."""
+
+    def __init__(self, problem: JsonProblem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+def printable(text: str) -> str:
+    """`text` with NULs and lone surrogates spelled as escapes, safe to echo in an error."""
+    return _UNSTORABLE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
+def text_problem(text: str) -> str | None:
+    """Why `text` cannot be stored, or None."""
+    found = _UNSTORABLE.search(text)
+    if found is None:
+        return None
+    if found.group() == "\x00":
+        return "contains a NUL character (\\u0000), which cannot be stored; remove it"
+    return (
+        f"contains a lone UTF-16 surrogate (\\u{ord(found.group()):04x}), which is not text; "
+        "send the character itself or a complete surrogate pair"
+    )
+
+
+def _too_deep(field: str, max_depth: int) -> JsonProblem:
+    return JsonProblem(
+        "too_deep",
+        field,
+        f"JSON is nested more than {max_depth} levels deep"
+        + (f" at `{field}`" if field else "")
+        + "; flatten it.",
+    )
+
+
+def json_problem(
+    value: Any, *, max_depth: int = MAX_JSON_DEPTH, path: str = ""
+) -> JsonProblem | None:
+    """The first problem in a decoded JSON value: nesting past `max_depth`, or unstorable text.
+
+    Iterative, so a value nested deeper than Python's recursion limit is measured, not crashed on.
+    Keys are checked as well as values; the field is a dotted path (`values.comment`, `items[2]`).
+    """
+    stack: list[tuple[Any, str, int]] = [(value, path, 0)]
+    while stack:
+        node, where, depth = stack.pop()
+        if isinstance(node, str):
+            reason = text_problem(node)
+            if reason is not None:
+                return JsonProblem("invalid_text", where, f"`{where or '$'}` {reason}.")
+        elif isinstance(node, dict):
+            if depth >= max_depth:
+                return _too_deep(where, max_depth)
+            for key, item in reversed(node.items()):
+                child = f"{where}.{printable(str(key))}" if where else printable(str(key))
+                if isinstance(key, str):
+                    reason = text_problem(key)
+                    if reason is not None:
+                        return JsonProblem("invalid_text", child, f"The key at `{child}` {reason}.")
+                stack.append((item, child, depth + 1))
+        elif isinstance(node, list):
+            if depth >= max_depth:
+                return _too_deep(where, max_depth)
+            stack.extend(
+                (node[index], f"{where}[{index}]", depth + 1)
+                for index in range(len(node) - 1, -1, -1)
+            )
+    return None
+
+
+def _strict_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON; send a number or null")
+
+
+def json_loads_safe(text: str | bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """`json.loads` that refuses NaN/Infinity, deep nesting and unstorable text.
+
+    Raises `json.JSONDecodeError` (malformed), `ValueError` (NaN) or `UnsafeJson` (with the
+    field it names).
+    """
+    try:
+        value = json.loads(text, parse_constant=_strict_constant)
+    except RecursionError:
+        # Deeper than the interpreter can even parse: certainly past the limit.
+        raise UnsafeJson(_too_deep("", max_depth)) from None
+    problem = json_problem(value, max_depth=max_depth)
+    if problem is not None:
+        raise UnsafeJson(problem)
+    return value
