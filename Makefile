@@ -17,10 +17,10 @@ DEMO_ENV := DEBUG=true
 
 .PHONY: demo test lint install bench-ingest clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml clients/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev]' -e clients/python
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -37,6 +37,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DEBUG=true $(BIN)/mypy annotation feedbackloop
+	cd clients/python && ../../$(BIN)/mypy --strict --config-file pyproject.toml feedbackloop_client
 	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
 
 bench-ingest: $(STAMP)
