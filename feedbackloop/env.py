@@ -7,6 +7,7 @@ silently turns into a default.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 
 from django.core.exceptions import ImproperlyConfigured
@@ -96,3 +97,33 @@ def env_url(
         allowed = ", ".join(f"{s}://" for s in schemes)
         raise ImproperlyConfigured(f"{name} must start with one of {allowed}, got {raw!r}")
     return raw
+
+
+_EVALUATOR_NAME = r"[a-z][a-z0-9_-]{0,63}"
+_DOTTED = r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*"
+
+
+def env_evaluators(name: str, *, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """`name=package.module:function,…` as a mapping; anything else stops start-up.
+
+    These are the only Python callables a `python` check may run: a check names an entry, and
+    only the target written here is ever imported.
+    """
+    raw = _raw(name, environ)
+    if raw is None:
+        return {}
+    entry_re = re.compile(rf"({_EVALUATOR_NAME})=({_DOTTED}:[A-Za-z_][A-Za-z0-9_]*)")
+    evaluators: dict[str, str] = {}
+    for index, part in enumerate(raw.split(",")):
+        entry = part.strip()
+        match = entry_re.fullmatch(entry)
+        if match is None:
+            raise ImproperlyConfigured(
+                f"{name} entry {index + 1} ({entry!r}) must look like "
+                "name=package.module:function (name in lowercase letters, digits, - and _)"
+            )
+        key, target = match.groups()
+        if key in evaluators:
+            raise ImproperlyConfigured(f"{name} names the evaluator {key!r} twice")
+        evaluators[key] = target
+    return evaluators

@@ -13,7 +13,15 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from feedbackloop.env import env_bool, env_float, env_int, env_list, env_str, env_url
+from feedbackloop.env import (
+    env_bool,
+    env_evaluators,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+    env_url,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -261,6 +269,9 @@ JUDGE_MAX_RETRIES = env_int("JUDGE_MAX_RETRIES", 3, minimum=0)
 JUDGE_BACKOFF_SECONDS = env_float("JUDGE_BACKOFF_SECONDS", 0.5, minimum=0)
 JUDGE_INPUT_COST_PER_1K = env_float("JUDGE_INPUT_COST_PER_1K", 0.0, minimum=0)
 JUDGE_OUTPUT_COST_PER_1K = env_float("JUDGE_OUTPUT_COST_PER_1K", 0.0, minimum=0)
+# The Python evaluators a `python` check may name: `name=package.module:function,…`. A check
+# says {"evaluator": "name"}; only these targets are ever imported, never a path from a request.
+EVALUATORS = env_evaluators("EVALUATORS")
 # Interactions not checked this long after arrival are picked up by the sweep.
 CHECKS_SWEEP_AFTER_SECONDS = env_int("CHECKS_SWEEP_AFTER_SECONDS", 120, minimum=0)
 

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import msgspec
 import phonenumbers
+from django.conf import settings
 
 from annotation.checks.detectors import PII_KINDS, validate_json_schema, validate_regex
 from annotation.checks.judge import validate_rubric
@@ -61,7 +62,10 @@ class JudgeParams(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class PythonParams(msgspec.Struct, forbid_unknown_fields=True):
-    callable: Annotated[str, msgspec.Meta(min_length=3, max_length=300)]
+    # A key of settings.EVALUATORS, never a path: only the operator decides what code runs.
+    evaluator: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    # The evaluator's score says how well the response meets its criterion; below this it is
+    # flagged.
     threshold: Rate = 0.5
 
 
@@ -85,6 +89,12 @@ def parse_params(check_type: str, parameters: Any) -> AnyParams:
     if check_type not in PARAMS:
         raise CheckConfigError(
             "type", f"unknown check type '{check_type}'; use one of {', '.join(PARAMS)}"
+        )
+    if check_type == CheckType.PYTHON and isinstance(parameters, dict) and "callable" in parameters:
+        raise CheckConfigError(
+            "parameters.callable",
+            "a python check no longer takes a dotted path; name an allowed evaluator with "
+            f"`evaluator` instead ({_allowed_evaluators()})",
         )
     try:
         params: AnyParams = msgspec.convert(parameters or {}, PARAMS[check_type])
@@ -126,13 +136,20 @@ def _validate(params: msgspec.Struct) -> None:
             validate_rubric(params.rubric)
         except ValueError as exc:
             raise CheckConfigError("parameters.rubric", str(exc)) from None
-    elif isinstance(params, PythonParams):
-        from annotation.checks.judge import load_python_evaluator
+    elif isinstance(params, PythonParams) and params.evaluator not in settings.EVALUATORS:
+        # Membership in the allow-list is all a request can influence; the target itself is
+        # imported only from settings, when the check runs.
+        raise CheckConfigError(
+            "parameters.evaluator",
+            f"{params.evaluator!r} is not an allowed evaluator; {_allowed_evaluators()}",
+        )
 
-        try:
-            load_python_evaluator(params.callable)
-        except ValueError as exc:
-            raise CheckConfigError("parameters.callable", str(exc)) from None
+
+def _allowed_evaluators() -> str:
+    names = sorted(settings.EVALUATORS)
+    if not names:
+        return "none are configured: the operator lists them in the EVALUATORS setting"
+    return f"allowed: {', '.join(names)} (the EVALUATORS setting)"
 
 
 def params_as_dict(params: AnyParams) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Model-based checks: an LLM judge over an OpenAI-compatible endpoint, or a Python callable."""
+"""Model-based checks: an LLM judge over an OpenAI-compatible endpoint, or an allow-listed
+Python evaluator (settings.EVALUATORS)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ from django.conf import settings
 
 from annotation.checks.config import JudgeParams, PythonParams
 from annotation.checks.judge import (
+    EVALUATOR_ERROR,
+    EVALUATOR_UNAVAILABLE,
     JudgeClient,
     JudgeConfig,
     JudgeError,
     JudgeVerdict,
+    PythonEvaluator,
     load_python_evaluator,
     run_python_evaluator,
 )
@@ -49,11 +53,12 @@ def sampled(check_id: int, interaction_id: int, rate: float) -> bool:
 
 
 def _verdict(check_id: int, severity: int, threshold: float, result: JudgeVerdict) -> Verdict:
-    # Evaluators score how well the response meets the rubric; a flag scores the problem.
+    # The flag keeps the evaluator's own score (1 = fully meets the rubric), the number the
+    # `uncertain` band, the API and the workspace all use; below the threshold it is flagged.
     return Verdict(
         check_id=check_id,
         severity=severity,
-        score=round(1.0 - result.score, 6),
+        score=round(result.score, 6),
         flagged=result.score < threshold,
         label=result.label[:64],
         rationale=result.rationale,
@@ -64,11 +69,17 @@ def _error(check_id: int, error: JudgeError) -> Verdict:
     return Verdict(
         check_id=check_id,
         severity=Severity.INFO,
-        score=0.0,
+        # No score: a failed evaluation must not land in an `uncertain` band.
+        score=None,
         flagged=True,
         label=error.code,
         rationale=error.message[:2000],
     )
+
+
+def unusable(check_id: int, reason: str) -> Verdict:
+    """The verdict of an evaluator whose stored configuration no longer validates."""
+    return _error(check_id, JudgeError(EVALUATOR_UNAVAILABLE, reason))
 
 
 @dataclass
@@ -79,6 +90,7 @@ class EvaluatorRun:
     severity: int
     params: JudgeParams | PythonParams
     client: JudgeClient | None = None
+    function: PythonEvaluator | None = None
 
     def evaluate(self, item: InteractionText) -> Verdict:
         try:
@@ -92,11 +104,29 @@ class EvaluatorRun:
                     context=item.context,
                 )
             else:
-                function = load_python_evaluator(self.params.callable)
-                result = run_python_evaluator(function, prompt=item.prompt, response=item.response)
+                result = run_python_evaluator(
+                    self._python_evaluator(), prompt=item.prompt, response=item.response
+                )
         except JudgeError as error:
             return _error(self.check_id, error)
         return _verdict(self.check_id, self.severity, self.params.threshold, result)
+
+    def _python_evaluator(self) -> PythonEvaluator:
+        """The allow-listed function the check names, imported from its settings entry only."""
+        assert isinstance(self.params, PythonParams)
+        if self.function is None:
+            target = settings.EVALUATORS.get(self.params.evaluator)
+            if target is None:
+                raise JudgeError(
+                    EVALUATOR_UNAVAILABLE,
+                    f"the evaluator {self.params.evaluator!r} is no longer in the EVALUATORS "
+                    "setting; add it back or point the check at another one",
+                )
+            try:
+                self.function = load_python_evaluator(target)
+            except ValueError as exc:
+                raise JudgeError(EVALUATOR_ERROR, str(exc)) from None
+        return self.function
 
     def close(self) -> None:
         if self.client is not None:

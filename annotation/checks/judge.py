@@ -559,7 +559,8 @@ _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 def load_python_evaluator(dotted_path: str) -> PythonEvaluator:
     """Import `package.module:attr` or `package.module.attr`; the callable takes (prompt, response).
 
-    This imports and so runs arbitrary code: only trusted configuration may name the path.
+    This imports and so runs arbitrary code: call it only with a target from the operator's
+    EVALUATORS setting, never with anything a request or a stored check supplied.
     """
     path = dotted_path.strip()
     if ":" in path:

@@ -10,7 +10,9 @@ from typing import Any
 class Verdict:
     check_id: int
     severity: int
-    score: float
+    # Rules: 1.0 for a hit. Evaluators: their own score in [0, 1], 1 = fully meets the rubric;
+    # None when the evaluation failed.
+    score: float | None
     flagged: bool = True
     spans: list[dict[str, Any]] = field(default_factory=list)
     label: str = ""

@@ -89,7 +89,14 @@ class Flag(models.Model):
     )
     flagged = models.BooleanField(default=True)
     severity = models.PositiveSmallIntegerField(choices=Severity.choices)
-    score = models.FloatField(help_text="How strongly the check finds a problem, 0 to 1.")
+    score = models.FloatField(
+        null=True,
+        blank=True,
+        help_text=(
+            "Rule checks: 1 for a hit. Evaluators: their own score from 0 to 1 (1 means the "
+            "response fully meets the rubric); empty when the evaluation failed."
+        ),
+    )
     spans = models.JSONField(default=list, blank=True)
     label = models.CharField(max_length=64, blank=True)
     rationale = models.TextField(blank=True)

@@ -9,7 +9,16 @@ from django.contrib.auth.models import User
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from annotation.models import Annotation, Feedback, Flag, Queue, QueueItem, QueueState, Severity
+from annotation.models import (
+    EVALUATOR_TYPES,
+    Annotation,
+    Feedback,
+    Flag,
+    Queue,
+    QueueItem,
+    QueueState,
+    Severity,
+)
 from annotation.models.review import REVISABLE_STATES, ItemState
 
 
@@ -54,13 +63,20 @@ class ItemView:
 
 def item_view(item: QueueItem) -> ItemView:
     interaction = item.interaction
+    # Evaluators' passing verdicts too: their score is why an `uncertain` source picked the item.
     flags = list(
-        Flag.objects.filter(interaction=interaction, flagged=True)
+        Flag.objects.filter(
+            Q(flagged=True) | Q(check_config__type__in=EVALUATOR_TYPES), interaction=interaction
+        )
         .select_related("check_config")
-        .order_by("-severity", "id")
+        .order_by("-flagged", "-severity", "id")
     )
     spans = [
-        span for flag in flags for span in flag.spans if isinstance(span, dict) and "in" not in span
+        span
+        for flag in flags
+        if flag.flagged
+        for span in flag.spans
+        if isinstance(span, dict) and "in" not in span
     ]
     return ItemView(
         item=item,
@@ -73,6 +89,9 @@ def item_view(item: QueueItem) -> ItemView:
                 "severity": Severity(flag.severity).label,
                 "label": flag.label,
                 "rationale": flag.rationale,
+                "flagged": flag.flagged,
+                # The evaluator's own score, as stored and as the API shows it.
+                "score": flag.score if flag.check_config.type in EVALUATOR_TYPES else None,
             }
             for flag in flags
         ],

@@ -37,7 +37,6 @@ def check_validate(*, check_type: str, parameters: Any) -> dict[str, Any]:
     return params_as_dict(params)
 
 
-@transaction.atomic
 def check_save(
     *,
     project: Project,
@@ -49,25 +48,33 @@ def check_save(
     sample_rate: float = 1.0,
     check: Check | None = None,
 ) -> Check:
-    """Create or update a check after validating everything about it."""
+    """Create or update a check after validating everything about it (writes one Check row).
+
+    The judge endpoint is probed before the transaction opens, so a slow endpoint never holds a
+    database connection in a transaction.
+    """
     if check_type not in CheckType.values:
         raise CheckConfigError(
             "type", f"unknown check type '{check_type}'; use one of {', '.join(CheckType.values)}"
         )
     if not 0 < sample_rate <= 1:
         raise CheckConfigError("sample_rate", f"must be in (0, 1], got {sample_rate}")
-    clash = Check.objects.filter(project=project, name=name)
-    if check is not None:
-        clash = clash.exclude(pk=check.pk)
-    if clash.exists():
-        raise CheckConfigError("name", f"project {project.name} already has a check named '{name}'")
+    level = _severity(severity)
     cleaned = check_validate(check_type=check_type, parameters=parameters)
-    check = check or Check(project=project)
-    check.name = name
-    check.type = check_type
-    check.parameters = cleaned
-    check.severity = _severity(severity)
-    check.enabled = enabled
-    check.sample_rate = sample_rate
-    check.save()
+    with transaction.atomic():
+        clash = Check.objects.filter(project=project, name=name)
+        if check is not None:
+            clash = clash.exclude(pk=check.pk)
+        if clash.exists():
+            raise CheckConfigError(
+                "name", f"project {project.name} already has a check named '{name}'"
+            )
+        check = check or Check(project=project)
+        check.name = name
+        check.type = check_type
+        check.parameters = cleaned
+        check.severity = level
+        check.enabled = enabled
+        check.sample_rate = sample_rate
+        check.save()
     return check

@@ -12,8 +12,14 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from annotation.checks.config import DEFAULT_CHECKS, JudgeParams, PythonParams, parse_params
-from annotation.checks.evaluators import EvaluatorRun, sampled
+from annotation.checks.config import (
+    DEFAULT_CHECKS,
+    CheckConfigError,
+    JudgeParams,
+    PythonParams,
+    parse_params,
+)
+from annotation.checks.evaluators import EvaluatorRun, sampled, unusable
 from annotation.checks.rules import RuleCheck, compile_rule
 from annotation.checks.verdicts import InteractionText, Verdict
 from annotation.models import RULE_TYPES, Check, Flag, Interaction, Project
@@ -153,10 +159,21 @@ def evaluator_run(*, check_id: int, interaction_ids: Sequence[int]) -> int:
     check = Check.objects.filter(pk=check_id, enabled=True).first()
     if check is None:
         return 0
-    params = parse_params(check.type, check.parameters)
+    texts = _texts(interaction_ids)
+    try:
+        params = parse_params(check.type, check.parameters)
+    except CheckConfigError as exc:
+        # Settings changed under a saved check (an evaluator left EVALUATORS): say so per item.
+        reason = f"the check's configuration is no longer valid: {exc}"
+        _store(
+            check.project_id,
+            [check],
+            [(t.id, unusable(check.pk, reason)) for t in texts],
+            [t.id for t in texts],
+        )
+        return len(texts)
     assert isinstance(params, (JudgeParams, PythonParams))
     run = EvaluatorRun(check.pk, check.severity, params)
-    texts = _texts(interaction_ids)
     try:
         verdicts = [(item.id, run.evaluate(item)) for item in texts]
     finally:

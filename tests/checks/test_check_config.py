@@ -57,7 +57,8 @@ def test_a_new_project_has_the_rule_checks_on(project: Project) -> None:
         ("blocklist", {"terms": "idiot"}, "parameters.terms", "array"),
         ("llm_judge", {"rubric": "Is it polite?"}, "parameters.rubric", "{response}"),
         ("llm_judge", {"rubric": "Rate {response} for {tone}"}, "parameters.rubric", "tone"),
-        ("python", {"callable": "no.such.module:fn"}, "parameters.callable", ""),
+        ("python", {"callable": "no.such.module:fn"}, "parameters.callable", "`evaluator`"),
+        ("python", {"evaluator": "no.such.module:fn"}, "parameters.evaluator", "not an allowed"),
     ],
 )
 def test_a_bad_configuration_is_refused_when_saved(
@@ -193,6 +194,7 @@ def test_the_report_measures_a_check_against_reviewers(
             queue=queue,
             interaction=InteractionFactory(project=project),
             inclusion_probability=probability,
+            state="done",
         )
         Annotation.objects.create(
             item=item,
@@ -209,7 +211,9 @@ def test_the_report_measures_a_check_against_reviewers(
     reviewed("good", flagged=True)  # false positive
     reviewed("bad", flagged=False, probability=0.1)  # false negative, counts ten times
     reviewed("good", flagged=False)  # true negative
-    overruled = QueueItemFactory(queue=queue, interaction=InteractionFactory(project=project))
+    overruled = QueueItemFactory(
+        queue=queue, interaction=InteractionFactory(project=project), state="done"
+    )
     Annotation.objects.create(
         item=overruled,
         annotator=annotator.user,
@@ -221,10 +225,12 @@ def test_the_report_measures_a_check_against_reviewers(
         item=overruled, lead=lead.user, values={"verdict": "bad"}
     )  # lead: bad -> false negative
 
-    report = lead.client().get(f"/api/v1/checks/{pii.pk}/report").json()
+    report = lead.client().get(f"/api/v1/checks/{pii.pk}/report?queue={queue.pk}").json()
 
     assert report["status"] == "ok"
     assert report["counts"] == {
+        "unsettled": 0,
+        "not_done": 0,
         "reviewed": 6,
         "true_positives": 2,
         "false_positives": 1,

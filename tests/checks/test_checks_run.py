@@ -149,7 +149,8 @@ def test_the_judge_records_every_verdict_with_its_cost(
 
     by_interaction = {f.interaction_id: f for f in Flag.objects.filter(check_config=judge)}
     assert not by_interaction[polite.pk].flagged
-    assert by_interaction[polite.pk].score == pytest.approx(0.1)
+    assert by_interaction[polite.pk].score == pytest.approx(0.9)
+    assert by_interaction[rude.pk].score == pytest.approx(0.1)
     assert by_interaction[rude.pk].flagged
     assert by_interaction[rude.pk].label == "rude"
     assert by_interaction[rude.pk].rationale == "Insults the user."
@@ -219,12 +220,13 @@ def test_evaluators_are_sampled_deterministically(
     assert 0 < len(expected) < 40
 
 
-def test_a_python_evaluator_runs_locally(project: Project) -> None:
+def test_a_python_evaluator_runs_locally(project: Project, settings: Any) -> None:
+    settings.EVALUATORS = {"calm": "tests.fakes.evaluators:shouting"}
     check = check_save(
         project=project,
         name="calm",
         check_type="python",
-        parameters={"callable": "tests.fakes.evaluators:shouting"},
+        parameters={"evaluator": "calm"},
     )
     loud = InteractionFactory(project=project, response="READ THE MANUAL")
     calm = InteractionFactory(project=project, response="See the manual, page 3.")
@@ -236,12 +238,15 @@ def test_a_python_evaluator_runs_locally(project: Project) -> None:
     assert not flags[calm.pk].flagged
 
 
-def test_a_broken_python_evaluator_is_an_error_flag_not_a_crash(project: Project) -> None:
+def test_a_broken_python_evaluator_is_an_error_flag_not_a_crash(
+    project: Project, settings: Any
+) -> None:
+    settings.EVALUATORS = {"broken": "tests.fakes.evaluators:broken"}
     check = check_save(
         project=project,
         name="broken",
         check_type="python",
-        parameters={"callable": "tests.fakes.evaluators:broken"},
+        parameters={"evaluator": "broken"},
     )
     item = InteractionFactory(project=project)
 

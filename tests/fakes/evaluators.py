@@ -1,4 +1,4 @@
-"""Python evaluators that checks can load by dotted path in tests."""
+"""Python evaluators that tests register in settings.EVALUATORS for `python` checks."""
 
 from __future__ import annotations
 
@@ -11,3 +11,8 @@ def shouting(prompt: str, response: str) -> dict[str, object]:
 
 def broken(prompt: str, response: str) -> dict[str, object]:
     return {"score": "very high"}
+
+
+def graded(prompt: str, response: str) -> dict[str, object]:
+    """Scores a response with the number it ends with ("… grade 0.8"), to test score handling."""
+    return {"score": float(response.rsplit(" ", 1)[-1]), "label": "graded", "rationale": ""}
