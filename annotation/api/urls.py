@@ -13,6 +13,7 @@ from annotation.api.items import (
     ItemAnnotationsView,
     ItemSkipView,
 )
+from annotation.api.otlp import OtlpTracesView
 from annotation.api.queues import (
     QueueDetailView,
     QueueFillDetailView,
@@ -31,6 +32,7 @@ urlpatterns = [
         name="api-interaction-detail",
     ),
     path("feedback", FeedbackIngestView.as_view(), name="api-feedback"),
+    path("otlp/v1/traces", OtlpTracesView.as_view(), name="api-otlp-traces"),
     path("checks", CheckListView.as_view(), name="api-checks"),
     path("checks/<int:check_id>", CheckDetailView.as_view(), name="api-check-detail"),
     path("checks/<int:check_id>/report", CheckReportView.as_view(), name="api-check-report"),

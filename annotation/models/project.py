@@ -39,6 +39,9 @@ class Project(models.Model):
     description = models.TextField(blank=True)
     # Reasons users and reviewers may give; each is {"name", "description", "negative"}.
     taxonomy = models.JSONField(default=default_taxonomy)
+    # OpenTelemetry spans become interactions whose request_id is this span attribute's value
+    # (so feedback can name the application's own id); empty, or absent on a span: the span id.
+    otlp_request_id_attribute = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,0 +1,1 @@
+"""OpenTelemetry ingestion: OTLP trace bodies decoded, GenAI spans read as interactions."""
