@@ -6,11 +6,11 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.contrib.auth import get_user_model
-from django.db.models import Model, QuerySet
+from django.core.exceptions import ValidationError
+from django.db.models import Model
 from django.http import HttpRequest
-from django.utils import timezone
 
+from annotation.admin_scope import LeadScopedAdmin, ReadOnlyScopedAdmin
 from annotation.checks.config import CheckConfigError
 from annotation.models import (
     AgreementReport,
@@ -24,7 +24,6 @@ from annotation.models import (
     Membership,
     Project,
     ProjectKey,
-    Role,
 )
 from annotation.models.review import (
     Adjudication,
@@ -34,68 +33,32 @@ from annotation.models.review import (
     Queue,
     QueueFill,
     QueueItem,
-    QueueState,
 )
-from annotation.selectors.projects import projects_for_user
 from annotation.services.check_config import check_validate
 from annotation.services.guidelines import guideline_publish
+from annotation.services.ingestion import feedback_link_check, feedback_update
+from annotation.services.queues import (
+    EDITABLE_FIELDS,
+    queue_create,
+    queue_links_check,
+    queue_update,
+)
 
 
-def led_projects(request: HttpRequest) -> QuerySet[Project]:
-    return projects_for_user(request.user, roles=[Role.LEAD])
-
-
-class LeadScopedAdmin(admin.ModelAdmin):
-    """Superusers see everything; leads see the rows of their projects; nobody else gets in."""
-
-    project_path = "project"
-    lead_can_add = False
-    lead_can_delete = False
-
-    def _is_lead(self, request: HttpRequest) -> bool:
-        return bool(
-            request.user.is_active and request.user.is_staff and led_projects(request).exists()
-        )
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        return queryset.filter(**{f"{self.project_path}__in": led_projects(request)})
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return request.user.is_superuser or self._is_lead(request)
-
-    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return request.user.is_superuser or self._is_lead(request)
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return request.user.is_superuser or self._is_lead(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return request.user.is_superuser or (self.lead_can_add and self._is_lead(request))
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return request.user.is_superuser or (self.lead_can_delete and self._is_lead(request))
-
-    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        if db_field.name == "project" and not request.user.is_superuser:
-            kwargs["queryset"] = led_projects(request)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+def _add_errors(form: forms.ModelForm, exc: ValidationError) -> None:
+    """Put a service's ValidationError on the form's fields, so the admin shows it there."""
+    if hasattr(exc, "error_dict"):
+        for field, messages in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, messages)
+    else:
+        form.add_error(None, exc.messages)
 
 
 @admin.register(Project)
 class ProjectAdmin(LeadScopedAdmin):
-    project_path = "pk"
     list_display = ["name", "description", "created_at"]
     search_fields = ["name"]
     readonly_fields = ["created_at"]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        queryset = admin.ModelAdmin.get_queryset(self, request)
-        return (
-            queryset if request.user.is_superuser else queryset.filter(pk__in=led_projects(request))
-        )
 
 
 @admin.register(ProjectKey)
@@ -113,6 +76,10 @@ class MembershipAdmin(LeadScopedAdmin):
     search_fields = ["user__username"]
     lead_can_add = True
     lead_can_delete = True
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> Any:
+        # A membership changes its role; moving it to another person or project is a new one.
+        return ["user", "project", "created_at"] if obj is not None else ["created_at"]
 
 
 @admin.register(ApiToken)
@@ -159,6 +126,40 @@ class InteractionAdmin(LeadScopedAdmin):
     inlines = [FeedbackInline]
     show_full_result_count = False
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Interactions arrive through ingestion (API or import_interactions).
+        return False
+
+
+class FeedbackAdminForm(forms.ModelForm):
+    """Refuses a link to an interaction of another project, whoever edits."""
+
+    class Meta:
+        model = Feedback
+        fields = [
+            "interaction",
+            "kind",
+            "source",
+            "value",
+            "scale",
+            "normalized_score",
+            "labels",
+            "text",
+            "event",
+            "metadata",
+            "timestamp",
+            "feedback_id",
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if "interaction" in cleaned and self.instance.project_id is not None:
+            try:
+                feedback_link_check(feedback=self.instance, interaction=cleaned["interaction"])
+            except ValidationError as exc:
+                _add_errors(self, exc)
+        return cleaned
+
 
 @admin.register(Feedback)
 class FeedbackAdmin(LeadScopedAdmin):
@@ -177,6 +178,14 @@ class FeedbackAdmin(LeadScopedAdmin):
     list_select_related = ["project"]
     readonly_fields = ["project", "request_id", "user_id", "received_at"]
     show_full_result_count = False
+    form = FeedbackAdminForm
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Feedback arrives through ingestion (API or import_interactions).
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        feedback_update(feedback=obj, fields=form.changed_data)
 
 
 class CheckAdminForm(forms.ModelForm):
@@ -240,6 +249,10 @@ class FlagAdmin(LeadScopedAdmin):
     readonly_fields = ["project", "interaction", "check_config", "created_at"]
     show_full_result_count = False
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Flags are the checks' verdicts.
+        return False
+
 
 # -- Review queues ---------------------------------------------------------------------------------
 
@@ -267,40 +280,106 @@ class GuidelineAdmin(LeadScopedAdmin):
         obj.pk, obj.version, obj.created_at = published.pk, published.version, published.created_at
 
 
+class QueueAdminForm(forms.ModelForm):
+    """The queue's own project bounds its guideline and annotators, checked as the API checks."""
+
+    class Meta:
+        model = Queue
+        fields = ["project", *EDITABLE_FIELDS, "annotators"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        project_id = self.instance.project_id
+        if project_id is None:
+            return
+        # Editing: offer only what the queue's project has (the admin already narrowed these to
+        # the lead's projects).
+        if "guideline" in self.fields:
+            field = self.fields["guideline"]
+            field.queryset = field.queryset.filter(project_id=project_id)  # type: ignore[attr-defined]
+        if "annotators" in self.fields:
+            field = self.fields["annotators"]
+            field.queryset = field.queryset.filter(  # type: ignore[attr-defined]
+                memberships__project_id=project_id
+            )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        project = cleaned.get("project") or (self.instance.project if self.instance.pk else None)
+        if project is None:
+            return cleaned
+        try:
+            queue_links_check(
+                project=project,
+                guideline=cleaned.get("guideline"),
+                annotators=list(cleaned.get("annotators") or []),
+            )
+        except ValidationError as exc:
+            _add_errors(self, exc)
+        name = cleaned.get("name")
+        if (
+            self.instance.pk
+            and name
+            and Queue.objects.filter(project=project, name=name)
+            .exclude(pk=self.instance.pk)
+            .exists()
+        ):
+            self.add_error("name", f"Project {project.name} already has a queue named '{name}'.")
+        return cleaned
+
+
 @admin.register(Queue)
 class QueueAdmin(LeadScopedAdmin):
+    """Saves through the queue services, so the admin schedules and assigns as the API does."""
+
+    form = QueueAdminForm
     list_display = ["name", "project", "state", "overlap", "capacity", "fill_every_minutes"]
     list_filter = ["project", "state"]
     search_fields = ["name"]
     filter_horizontal = ["annotators"]
     readonly_fields = ["next_fill_at", "created_by", "created_at", "updated_at"]
+    list_select_related = ["project"]
     lead_can_add = True
     lead_can_delete = True
 
-    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        if db_field.name == "guideline" and not request.user.is_superuser:
-            kwargs["queryset"] = Guideline.objects.filter(project__in=led_projects(request))
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        if db_field.name == "annotators" and not request.user.is_superuser:
-            members = Membership.objects.filter(project__in=led_projects(request))
-            kwargs["queryset"] = get_user_model().objects.filter(pk__in=members.values("user_id"))
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> Any:
+        # Its items, fills and guideline belong to its project: a queue never moves.
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "project"] if obj is not None else fields
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        if not change:
-            obj.created_by = request.user
-            if obj.fill_every_minutes and obj.state == QueueState.ACTIVE:
-                obj.next_fill_at = timezone.now()
-        super().save_model(request, obj, form, change)
+        data = form.cleaned_data
+        fields = {name: data[name] for name in EDITABLE_FIELDS if name in data}
+        if change:
+            changed = set(form.changed_data)
+            saved = queue_update(
+                queue=obj,
+                annotators=list(data["annotators"]) if "annotators" in changed else None,
+                **{name: value for name, value in fields.items() if name in changed},
+            )
+        else:
+            saved = queue_create(
+                project=data["project"],
+                created_by=request.user,  # type: ignore[arg-type]
+                annotators=list(data.get("annotators") or []),
+                **fields,
+            )
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+        obj._state.adding = False
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        # The annotators were set by the service in save_model; form.save_m2m() would set them
+        # again without its checks.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
 
 @admin.register(QueueFill)
-class QueueFillAdmin(LeadScopedAdmin):
-    project_path = "queue__project"
+class QueueFillAdmin(ReadOnlyScopedAdmin):
     list_display = ["id", "queue", "status", "trigger", "added", "created_at", "finished_at"]
-    list_filter = ["status", "trigger"]
+    list_filter = ["status", "trigger", "queue"]
+    list_select_related = ["queue__project"]
     readonly_fields = [
         "queue",
         "task_id",
@@ -326,8 +405,7 @@ class AnnotationInline(admin.TabularInline):
 
 
 @admin.register(QueueItem)
-class QueueItemAdmin(LeadScopedAdmin):
-    project_path = "queue__project"
+class QueueItemAdmin(ReadOnlyScopedAdmin):
     list_display = [
         "id",
         "queue",
@@ -339,7 +417,7 @@ class QueueItemAdmin(LeadScopedAdmin):
         "annotations_wanted",
     ]
     list_filter = ["state", "queue"]
-    list_select_related = ["queue", "interaction"]
+    list_select_related = ["queue__project", "interaction"]
     raw_id_fields = ["interaction"]
     readonly_fields = [
         "queue",
@@ -359,14 +437,9 @@ class QueueItemAdmin(LeadScopedAdmin):
     inlines = [AnnotationInline]
     show_full_result_count = False
 
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        # States move only through the leasing and annotation services.
-        return False
-
 
 @admin.register(Annotation)
-class AnnotationAdmin(LeadScopedAdmin):
-    project_path = "item__queue__project"
+class AnnotationAdmin(ReadOnlyScopedAdmin):
     list_display = ["id", "item", "annotator", "guideline", "seconds", "revision", "updated_at"]
     list_filter = ["item__queue"]
     list_select_related = ["item", "annotator", "guideline"]
@@ -381,23 +454,9 @@ class AnnotationAdmin(LeadScopedAdmin):
         "updated_at",
     ]
 
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-
-class ReadOnlyScopedAdmin(LeadScopedAdmin):
-    """Records written only by services and tasks: leads read them here, nobody edits them."""
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
 
 @admin.register(Lease)
 class LeaseAdmin(ReadOnlyScopedAdmin):
-    project_path = "queue__project"
     list_display = ["item", "annotator", "state", "leased_at", "expires_at", "finished_at"]
     list_filter = ["state", "queue"]
     list_select_related = ["item", "annotator"]
@@ -406,7 +465,6 @@ class LeaseAdmin(ReadOnlyScopedAdmin):
 
 @admin.register(Adjudication)
 class AdjudicationAdmin(ReadOnlyScopedAdmin):
-    project_path = "item__queue__project"
     list_display = ["item", "lead", "created_at"]
     list_select_related = ["item", "lead"]
     raw_id_fields = ["item"]
@@ -414,10 +472,9 @@ class AdjudicationAdmin(ReadOnlyScopedAdmin):
 
 @admin.register(AgreementReport)
 class AgreementReportAdmin(ReadOnlyScopedAdmin):
-    project_path = "queue__project"
     list_display = ["id", "queue", "status", "progress", "created_at", "finished_at"]
     list_filter = ["status", "queue"]
-    list_select_related = ["queue"]
+    list_select_related = ["queue__project"]
 
 
 @admin.register(Export)

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -304,6 +305,28 @@ def feedback_link_waiting() -> int:
                 interaction_id=interaction_id
             )
     return linked
+
+
+def feedback_link_check(*, feedback: Feedback, interaction: Interaction | None) -> None:
+    """Refuse to link feedback to an interaction of another project (ValidationError)."""
+    if interaction is not None and interaction.project_id != feedback.project_id:
+        raise ValidationError(
+            {
+                "interaction": [
+                    f"interaction {interaction.pk} is not in project {feedback.project.name}; "
+                    "feedback links only to an interaction of its own project"
+                ]
+            }
+        )
+
+
+@transaction.atomic
+def feedback_update(*, feedback: Feedback, fields: Sequence[str]) -> Feedback:
+    """Save the named fields of an edited feedback row, refusing a link to another project."""
+    if "interaction" in fields:
+        feedback_link_check(feedback=feedback, interaction=feedback.interaction)
+    feedback.save(update_fields=list(fields))
+    return feedback
 
 
 def feedback_taxonomy_errors(

@@ -18,6 +18,7 @@ from annotation.models import Membership, Project
 from annotation.models.review import (
     FillStatus,
     FillTrigger,
+    Guideline,
     ItemState,
     Queue,
     QueueFill,
@@ -64,6 +65,22 @@ def _check_annotators(project: Project, annotators: Sequence[User]) -> None:
         )
 
 
+def queue_links_check(
+    *, project: Project, guideline: Guideline | None = None, annotators: Sequence[User] = ()
+) -> None:
+    """Refuse a guideline or annotators from outside the queue's project (ValidationError)."""
+    if guideline is not None and guideline.project_id != project.pk:
+        raise ValidationError(
+            {
+                "guideline": [
+                    f"guideline {guideline.pk} is not a guideline of project {project.name}; "
+                    "pin one of its own versions or leave it empty to follow the latest"
+                ]
+            }
+        )
+    _check_annotators(project, annotators)
+
+
 def _schedule(queue: Queue, now: datetime) -> None:
     queue.next_fill_at = (
         now + timedelta(minutes=queue.fill_every_minutes)
@@ -96,7 +113,7 @@ def queue_create(
         now if queue.fill_every_minutes and queue.state == QueueState.ACTIVE else None
     )
     queue.full_clean()
-    _check_annotators(project, annotators)
+    queue_links_check(project=project, guideline=queue.guideline, annotators=annotators)
     queue.save()
     queue.annotators.set(annotators)
     return queue
@@ -115,6 +132,8 @@ def queue_update(
         setattr(queue, key, value)
     if {"fill_every_minutes", "state"} & set(changes):
         _schedule(queue, timezone.now())
+    if "guideline" in changes:
+        queue_links_check(project=queue.project, guideline=queue.guideline)
     queue.full_clean()
     queue.save()
     if annotators is not None:
