@@ -74,6 +74,39 @@ class Coincidences:
             return 1.0
         return (float(agreement.mean()) - expected) / (1.0 - expected)
 
+    def fleiss_bootstrap(
+        self, *, n_resamples: int = 500, confidence: float = 0.95, seed: int = 0
+    ) -> tuple[float, float]:
+        """Percentile interval of Fleiss' kappa over items (every item the same size).
+
+        Resample r draws ``numpy.random.default_rng(seed).integers(0, items, items)`` in
+        turn, so ``statsmodels``' ``fleiss_kappa`` on the same resampled tables gives the
+        same interval (a test checks it).
+        """
+        per_item = self.counts.sum(axis=1)
+        if self.items == 0 or not np.all(per_item == per_item[0]) or n_resamples < 1:
+            return math.nan, math.nan
+        n = float(per_item[0])
+        agreement = ((self.counts**2).sum(axis=1) - n) / (n * (n - 1))
+        rng = np.random.default_rng(seed)
+        kappas = np.empty(n_resamples)
+        block = 64
+        for start in range(0, n_resamples, block):
+            rows = min(block, n_resamples - start)
+            weights = np.empty((rows, self.items))
+            for row in range(rows):
+                weights[row] = np.bincount(
+                    rng.integers(0, self.items, self.items), minlength=self.items
+                )
+            totals = weights.sum(axis=1)
+            observed = (weights @ agreement) / totals
+            shares = (weights @ self.counts) / (totals * n)[:, None]
+            expected = (shares**2).sum(axis=1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                kappa = np.where(expected >= 1.0, 1.0, (observed - expected) / (1.0 - expected))
+            kappas[start : start + rows] = kappa
+        return _interval(kappas, (1 - confidence) / 2)
+
     def alpha(self, weights: FloatArray | None = None) -> float:
         if self.items == 0:
             return math.nan

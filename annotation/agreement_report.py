@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Any, Literal
 
 from annotation.agreement import Level, cohen_kappa
 from annotation.agreement_bootstrap import Coincidences
+from annotation.review.settle import Outcome, SchemaRoles, settle
 from annotation.schemas.label_schema import RELEVANCE_OPTIONS, FieldSpec
 
 CATEGORICAL = ("choice", "pairwise", "likert", "multi_choice", "relevance")
@@ -109,6 +110,7 @@ def _scalar_metrics(
     *,
     resamples: int,
     seed: int,
+    overlap: int,
 ) -> dict[str, Any]:
     coincidences = Coincidences(units, level, categories)
     intervals = coincidences.bootstrap(n_resamples=resamples, seed=seed) if resamples else None
@@ -127,14 +129,40 @@ def _scalar_metrics(
         metrics["cohen_kappa"] = _finite(
             cohen_kappa(paired, weights=weights, categories=categories)
         )
-    fleiss = coincidences.fleiss_kappa()
-    if fleiss is not None:
-        metrics["fleiss_kappa"] = _finite(fleiss)
+    if level == "nominal":
+        metrics.update(_fleiss(units, overlap, resamples=resamples, seed=seed))
+    return metrics
+
+
+def _fleiss(
+    units: list[dict[str, Any]], overlap: int, *, resamples: int, seed: int
+) -> dict[str, Any]:
+    """Fleiss' kappa over the items with exactly ``overlap`` answers (the queue's fixed overlap).
+
+    Items still waiting for answers (or whose annotators left the field empty) have fewer
+    ratings, which Fleiss' kappa cannot take; they are left out and the count says so.
+    """
+    complete = [u for u in units if len(u) == overlap]
+    if overlap < 2 or not complete:
+        return {
+            "fleiss_kappa": None,
+            "fleiss_kappa_items": 0,
+            "fleiss_kappa_note": f"No item has all {overlap} answers yet.",
+        }
+    coincidences = Coincidences(complete, "nominal")
+    metrics: dict[str, Any] = {
+        "fleiss_kappa": _finite(coincidences.fleiss_kappa() or math.nan),
+        "fleiss_kappa_items": coincidences.items,
+    }
+    if resamples:
+        metrics["fleiss_kappa_ci"] = _interval(
+            coincidences.fleiss_bootstrap(n_resamples=resamples, seed=seed)
+        )
     return metrics
 
 
 def _field_report(
-    field: _Field, taxonomy: Sequence[str], *, resamples: int, seed: int
+    field: _Field, taxonomy: Sequence[str], *, resamples: int, seed: int, overlap: int
 ) -> dict[str, Any]:
     spec = field.spec
     report: dict[str, Any] = {
@@ -157,7 +185,9 @@ def _field_report(
     if spec.type == "likert":
         scale = list(range(spec.min, spec.max + 1))
         report["levels"] = {
-            level: _scalar_metrics(units, level, scale, resamples=resamples, seed=seed)
+            level: _scalar_metrics(
+                units, level, scale, resamples=resamples, seed=seed, overlap=overlap
+            )
             for level in ("ordinal", "interval")
         }
         report.update(report["levels"]["ordinal"])
@@ -169,7 +199,9 @@ def _field_report(
             per_label.append(
                 {
                     "label": label,
-                    **_scalar_metrics(binary, "nominal", [False, True], resamples=0, seed=seed),
+                    **_scalar_metrics(
+                        binary, "nominal", [False, True], resamples=0, seed=seed, overlap=overlap
+                    ),
                 }
             )
         report["per_label"] = per_label
@@ -182,7 +214,9 @@ def _field_report(
         report["units"] = sum(1 for u in units if len(u) >= 2)
         report["note"] = "Agreement per reason as a yes/no label; the overall figure is their mean."
     else:
-        report.update(_scalar_metrics(units, "nominal", None, resamples=resamples, seed=seed))
+        report.update(
+            _scalar_metrics(units, "nominal", None, resamples=resamples, seed=seed, overlap=overlap)
+        )
     return report
 
 
@@ -200,10 +234,14 @@ def _pairwise_matrix(units: dict[Hashable, dict[str, Any]]) -> dict[str, dict[st
 
 
 def _per_annotator(
-    units: dict[Hashable, dict[str, Any]], adjudicated: Mapping[Any, Any]
+    units: dict[Hashable, dict[str, Any]],
+    adjudicated: Mapping[Any, Any],
+    settled: Mapping[Any, Any] | None = None,
 ) -> list[dict[str, Any]]:
+    settled = settled or {}
     with_others: dict[str, list[float]] = defaultdict(list)
     with_final: dict[str, list[bool]] = defaultdict(list)
+    with_settled: dict[str, list[bool]] = defaultdict(list)
     counts: Counter[str] = Counter()
     for item, unit in units.items():
         for annotator, value in unit.items():
@@ -213,6 +251,8 @@ def _per_annotator(
                 with_others[annotator].append(sum(v == value for v in others) / len(others))
             if item in adjudicated:
                 with_final[annotator].append(adjudicated[item] == value)
+            if item in settled and len(unit) >= 2:
+                with_settled[annotator].append(settled[item] == value)
     return [
         {
             "annotator": annotator,
@@ -228,6 +268,12 @@ def _per_annotator(
             if with_final[annotator]
             else None,
             "adjudicated_items": len(with_final[annotator]),
+            "agreement_with_settled": _finite(
+                sum(with_settled[annotator]) / len(with_settled[annotator])
+            )
+            if with_settled[annotator]
+            else None,
+            "settled_items": len(with_settled[annotator]),
         }
         for annotator in sorted(counts)
     ]
@@ -243,8 +289,15 @@ def build_report(
     resamples: int = 500,
     seed: int = 0,
     progress: Progress | None = None,
+    roles: SchemaRoles | None = None,
+    done_items: Collection[int] | None = None,
 ) -> dict[str, Any]:
-    """The whole report; `progress` is called with a fraction as fields are done."""
+    """The whole report; `progress` is called with a fraction as fields are done.
+
+    With the schema's ``roles`` and the ids of the queue's ``done_items``, the report
+    also settles those items as exports and the guard report do (``annotation.review.settle``):
+    how many settled, and how often each annotator gave the settled answer.
+    """
     adjudicated = adjudicated or {}
     categorical = [spec for spec in fields if spec.type in CATEGORICAL]
     skipped = [spec.name for spec in fields if spec.type not in CATEGORICAL]
@@ -273,7 +326,9 @@ def build_report(
     collected = _collect_all(categorical, records, taxonomy)
     steps = len(collected) + 2
     for done, field in enumerate(collected, start=1):
-        report["fields"].append(_field_report(field, taxonomy, resamples=resamples, seed=seed))
+        report["fields"].append(
+            _field_report(field, taxonomy, resamples=resamples, seed=seed, overlap=overlap)
+        )
         if field.out_of_schema:
             report["warnings"].append(
                 f"{field.out_of_schema} value(s) of '{field.spec.name}' do not fit the current "
@@ -295,13 +350,54 @@ def build_report(
             for item, values in adjudicated.items()
             if main.spec.name in values
         }
+        settled_main: dict[int, Any] = {}
+        if roles is not None and done_items is not None:
+            summary, outcomes = _settle_items(records, adjudicated, roles, done_items)
+            report["settled"] = summary
+            settled_main = {
+                item: _comparable(main.spec, outcome.values.get(main.spec.name))
+                for item, outcome in outcomes.items()
+                if outcome.settled
+            }
         report["main_field"] = main.spec.name
         report["pairwise"] = _pairwise_matrix(main.units)
-        report["per_annotator"] = _per_annotator(main.units, final)
+        report["per_annotator"] = _per_annotator(main.units, final, settled_main)
         report["by_guideline_version"] = _by_version(main, records, taxonomy)
     if progress:
         progress(1.0)
     return report
+
+
+def _comparable(spec: FieldSpec, value: Any) -> Any:
+    return frozenset(value) if spec.type == "multi_choice" and isinstance(value, list) else value
+
+
+def _settle_items(
+    records: Sequence[AnnotationRecord],
+    adjudicated: Mapping[int, Mapping[str, Any]],
+    roles: SchemaRoles,
+    done_items: Collection[int],
+) -> tuple[dict[str, int], dict[int, Outcome]]:
+    """Each done item settled as exports settle it, and how many settled and how."""
+    done = set(done_items)
+    answers: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
+    for record in records:
+        if record.item_id in done:
+            answers[record.item_id].append(record.values)
+    outcomes = {
+        item: settle(roles, answers.get(item, []), adjudicated.get(item))
+        for item in sorted(done)
+        if answers.get(item) or item in adjudicated
+    }
+    settled = sum(1 for o in outcomes.values() if o.settled)
+    summary = {
+        "done_items": len(done),
+        "settled": settled,
+        "adjudicated": sum(1 for o in outcomes.values() if o.settled and o.adjudicated),
+        "majority": sum(1 for o in outcomes.values() if o.settled and not o.adjudicated),
+        "unsettled_ties": len(outcomes) - settled,
+    }
+    return summary, outcomes
 
 
 def _by_version(

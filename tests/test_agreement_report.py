@@ -191,3 +191,110 @@ def test_the_trend_follows_guideline_versions() -> None:
         (1, 0.0),
         (2, 1.0),
     ]
+
+
+def _fleiss_records(seed: int, items: int = 120, overlap: int = 3) -> list[AnnotationRecord]:
+    """Verdicts by three annotators; a fifth of the items still wait for their third answer."""
+    rng = random.Random(seed)
+    records = []
+    for item in range(items):
+        truth = rng.random() < 0.4
+        answering = "abc" if item % 5 else "ab"
+        for annotator in answering:
+            right = rng.random() < 0.8
+            verdict = "bad" if truth == right else "good"
+            records.append(AnnotationRecord(item, annotator, {"verdict": verdict}))
+    return records
+
+
+def test_it_shows_fleiss_kappa_over_the_items_with_the_full_overlap() -> None:
+    from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss_kappa
+
+    records = _fleiss_records(3)
+    report = build_report(SCHEMA, records, overlap=3, resamples=50, seed=1)
+    verdict = next(f for f in report["fields"] if f["name"] == "verdict")
+
+    table = np.zeros((120, 2))
+    answers: dict[int, list[str]] = {}
+    for record in records:
+        answers.setdefault(record.item_id, []).append(record.values["verdict"])
+    complete = [values for values in answers.values() if len(values) == 3]
+    table = np.array([[v.count("good"), v.count("bad")] for v in complete])
+    assert verdict["fleiss_kappa_items"] == len(complete) == 96
+    assert verdict["fleiss_kappa"] == pytest.approx(sm_fleiss_kappa(table), abs=1e-6)
+    assert verdict["krippendorff_alpha"] is not None
+
+
+def test_fleiss_kappa_interval_is_the_bootstrap_of_statsmodels_fleiss_kappa() -> None:
+    from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss_kappa
+
+    records = _fleiss_records(8)
+    report = build_report(SCHEMA, records, overlap=3, resamples=200, seed=5)
+    verdict = next(f for f in report["fields"] if f["name"] == "verdict")
+
+    answers: dict[int, list[str]] = {}
+    for record in records:
+        answers.setdefault(record.item_id, []).append(record.values["verdict"])
+    complete = [v for v in answers.values() if len(v) == 3]
+    # Coincidences orders categories by value: "bad" before "good".
+    table = np.array([[v.count("bad"), v.count("good")] for v in complete])
+    rng = np.random.default_rng(5)
+    kappas = [sm_fleiss_kappa(table[rng.integers(0, len(table), len(table))]) for _ in range(200)]
+    expected = np.quantile(kappas, [0.025, 0.975])
+    assert verdict["fleiss_kappa_ci"] == pytest.approx(list(expected), abs=1e-6)
+    low, high = verdict["fleiss_kappa_ci"]
+    assert low < verdict["fleiss_kappa"] < high
+
+
+def test_fleiss_kappa_says_why_it_is_missing_when_no_item_has_the_full_overlap() -> None:
+    records = [
+        AnnotationRecord(1, "a", {"verdict": "good"}),
+        AnnotationRecord(1, "b", {"verdict": "bad"}),
+    ]
+
+    report = build_report(SCHEMA, records, overlap=3, resamples=0)
+    verdict = next(f for f in report["fields"] if f["name"] == "verdict")
+
+    assert verdict["fleiss_kappa"] is None
+    assert verdict["fleiss_kappa_note"] == "No item has all 3 answers yet."
+
+
+def test_it_settles_done_items_as_exports_do_and_counts_ties() -> None:
+    from annotation.review.settle import schema_roles
+
+    roles = schema_roles(
+        {
+            "fields": [
+                {"name": "verdict", "type": "choice", "options": ["good", "bad"], "agreement": True}
+            ]
+        }
+    )
+    records = [
+        AnnotationRecord(1, "a", {"verdict": "bad"}),
+        AnnotationRecord(1, "b", {"verdict": "bad"}),
+        AnnotationRecord(2, "a", {"verdict": "bad"}),
+        AnnotationRecord(2, "b", {"verdict": "good"}),  # a tie, nobody decided it
+        AnnotationRecord(3, "a", {"verdict": "good"}),
+        AnnotationRecord(3, "b", {"verdict": "bad"}),  # the lead decides: bad
+    ]
+
+    report = build_report(
+        SCHEMA,
+        records,
+        adjudicated={3: {"verdict": "bad"}},
+        overlap=2,
+        resamples=0,
+        roles=roles,
+        done_items=[1, 2, 3],
+    )
+
+    assert report["settled"] == {
+        "done_items": 3,
+        "settled": 2,
+        "adjudicated": 1,
+        "majority": 1,
+        "unsettled_ties": 1,
+    }
+    by_name = {row["annotator"]: row for row in report["per_annotator"]}
+    assert by_name["a"]["agreement_with_settled"] == 0.5
+    assert by_name["b"]["agreement_with_settled"] == 1.0

@@ -13,9 +13,11 @@ from rest_framework.views import APIView
 from annotation.api.errors import ApiError
 from annotation.api.ingestion import ErrorEnvelopeSerializer
 from annotation.checks.config import CheckConfigError
-from annotation.models import Check, CheckType, Role, Severity
+from annotation.models import Check, CheckType, Queue, Role, Severity
+from annotation.review.guard import CatchesInvalid
 from annotation.selectors.checks import check_report
 from annotation.selectors.projects import projects_for_user
+from annotation.services.check_catches import check_catches_set
 from annotation.services.check_config import check_save
 
 READERS = (Role.LEAD, Role.ENGINEER)
@@ -36,6 +38,7 @@ class CheckSerializer(serializers.ModelSerializer):
             "severity",
             "enabled",
             "sample_rate",
+            "catches",
             "evaluator_calls",
             "evaluator_prompt_tokens",
             "evaluator_completion_tokens",
@@ -56,6 +59,11 @@ class CheckInSerializer(serializers.Serializer):
     severity = serializers.ChoiceField(choices=["info", "warning", "critical"], required=False)
     enabled = serializers.BooleanField(required=False)
     sample_rate = serializers.FloatField(required=False, min_value=0.000001, max_value=1)
+    catches = serializers.JSONField(
+        required=False,
+        help_text='What the guard report counts as should-have-fired: {"reasons": ["unsafe"], '
+        '"labels": {"pii": "yes"}}; {} for a negative verdict.',
+    )
 
 
 def _config_error(exc: CheckConfigError) -> ApiError:
@@ -144,7 +152,20 @@ class CheckListView(APIView):
             )
         except CheckConfigError as exc:
             raise _config_error(exc) from None
+        if "catches" in data:
+            check = _set_catches(check, data["catches"])
         return Response(CheckSerializer(check).data, status=status.HTTP_201_CREATED)
+
+
+def _set_catches(check: Check, catches: Any) -> Check:
+    try:
+        return check_catches_set(check=check, catches=catches)
+    except CatchesInvalid as exc:
+        raise ApiError(
+            "invalid_check",
+            f"{exc.field}: {exc.message}",
+            details={"field": exc.field, "message": exc.message},
+        ) from None
 
 
 def _validated(request: Request) -> dict[str, Any]:
@@ -180,14 +201,45 @@ class CheckDetailView(APIView):
             )
         except CheckConfigError as exc:
             raise _config_error(exc) from None
+        if "catches" in data:
+            check = _set_catches(check, data["catches"])
         return Response(CheckSerializer(check).data)
+
+
+def report_queue(check: Check, raw: str | None) -> Queue | None:
+    """The queue named by ``?queue=``, one of the check's project; None when not given."""
+    if raw is None or raw == "":
+        return None
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        raise ApiError(
+            "invalid_queue",
+            "queue: give the id of one of the project's queues, e.g. ?queue=3.",
+            details={"field": "queue"},
+        )
+    queue = Queue.objects.filter(pk=int(raw), project_id=check.project_id).first()
+    if queue is None:
+        raise ApiError(
+            "not_found",
+            f"queue: no queue {raw} in project {check.project.name}.",
+            status_code=404,
+            details={"field": "queue"},
+        )
+    return queue
 
 
 class CheckReportView(APIView):
     @extend_schema(
         operation_id="checks_report",
-        summary="Precision, recall and F1 of a check against reviewers' verdicts",
-        responses={200: OpenApiResponse(description="The report, or why there is none yet.")},
+        summary="Precision and recall of a check against reviewers' settled answers, per queue",
+        parameters=[
+            OpenApiParameter("queue", int, description="One queue; default: each queue in a list.")
+        ],
+        responses={
+            200: OpenApiResponse(description="The report, or why there is none yet."),
+            400: ErrorEnvelopeSerializer,
+            404: ErrorEnvelopeSerializer,
+        },
     )
     def get(self, request: Request, check_id: int) -> Response:
-        return Response(check_report(_check_for(request, check_id, READERS)))
+        check = _check_for(request, check_id, READERS)
+        return Response(check_report(check, report_queue(check, request.query_params.get("queue"))))

@@ -27,8 +27,13 @@ from annotation.api.errors import ApiError
 from annotation.api.ingestion import ErrorEnvelopeSerializer
 from annotation.exports.rows import KINDS
 from annotation.models import Export, JobStatus, Membership
-from annotation.schemas.export_request import FORMATS, ExportRequestInvalid
-from annotation.selectors.exports import EXPORT_ROLES, export_access, exports_for_user
+from annotation.schemas.export_request import FORMATS, ExportRequestInvalid, unstorable_text
+from annotation.selectors.exports import (
+    EXPORT_ROLES,
+    export_access,
+    exports_for_user,
+    exports_refusal,
+)
 from annotation.services.exports import ExportError, export_create, export_download
 
 
@@ -136,6 +141,13 @@ def _project_for(user: User, name: Any) -> Any:
             "project: give the name of the project to export from.",
             details={"errors": [{"field": "project", "message": "required"}]},
         )
+    problem = unstorable_text(name)
+    if problem is not None:
+        raise ApiError(
+            "invalid_export",
+            f"project: {problem}.",
+            details={"errors": [{"field": "project", "message": problem}]},
+        )
     membership = (
         Membership.objects.select_related("project").filter(user=user, project__name=name).first()
     )
@@ -162,13 +174,28 @@ class ExportListView(APIView):
             OpenApiParameter("project", str, description="Only this project."),
             OpenApiParameter("status", str, description="pending, running, done or failed."),
         ],
-        responses={200: ExportSerializer(many=True)},
+        responses={
+            200: ExportSerializer(many=True),
+            400: OpenApiResponse(ErrorEnvelopeSerializer, description="An unknown status."),
+            403: OpenApiResponse(ErrorEnvelopeSerializer, description="Annotators."),
+        },
     )
     def get(self, request: Request) -> Response:
+        name = request.query_params.get("project") or None
+        refusal = exports_refusal(request.user, name)
+        if refusal is not None:
+            raise ApiError("forbidden", refusal, status_code=status.HTTP_403_FORBIDDEN)
         exports = exports_for_user(request.user)
-        if name := request.query_params.get("project"):
+        if name:
             exports = exports.filter(project__name=name)
         if state := request.query_params.get("status"):
+            if state not in JobStatus.values:
+                raise ApiError(
+                    "invalid_status",
+                    f"status: {state!r} is not an export status; use "
+                    f"{', '.join(JobStatus.values)}.",
+                    details={"field": "status"},
+                )
             exports = exports.filter(status=state)
         return Response(ExportSerializer(exports[:200], many=True).data)
 
@@ -232,8 +259,12 @@ class ExportDownloadView(APIView):
             )
         ],
         responses={
-            (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY),
+            # The file, typed by the export's format (jsonl, csv or parquet).
+            (200, "application/jsonl"): OpenApiResponse(OpenApiTypes.BINARY),
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY),
+            (200, "application/vnd.apache.parquet"): OpenApiResponse(OpenApiTypes.BINARY),
             400: ErrorEnvelopeSerializer,
+            403: ErrorEnvelopeSerializer,
             409: OpenApiResponse(
                 ErrorEnvelopeSerializer, description="export_not_ready or export_failed"
             ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from array import array
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -120,6 +121,19 @@ def split_for(key: str, *, validation: float, seed: int) -> Part:
 # --- PII redaction -----------------------------------------------------------------
 
 
+def _replace_spans(text: str, spans: Sequence[Span]) -> tuple[str, Counter[str]]:
+    pieces: list[str] = []
+    replaced: Counter[str] = Counter()
+    end = 0
+    for span in spans:
+        pieces.append(text[end : span.start])
+        pieces.append(PLACEHOLDERS.get(span.kind, f"[{span.kind.upper()}]"))
+        replaced[span.kind] += 1
+        end = span.end
+    pieces.append(text[end:])
+    return "".join(pieces), replaced
+
+
 def redact_spans(text: str, spans: Sequence[Span]) -> tuple[str, list[str]]:
     """Replace non-overlapping, start-sorted ``spans`` of ``text`` by their placeholders.
 
@@ -127,45 +141,59 @@ def redact_spans(text: str, spans: Sequence[Span]) -> tuple[str, list[str]]:
     """
     if not spans:
         return text, []
-    pieces: list[str] = []
-    kinds: set[str] = set()
-    end = 0
-    for span in spans:
-        pieces.append(text[end : span.start])
-        pieces.append(PLACEHOLDERS.get(span.kind, f"[{span.kind.upper()}]"))
-        kinds.add(span.kind)
-        end = span.end
-    pieces.append(text[end:])
-    return "".join(pieces), sorted(kinds)
+    redacted, replaced = _replace_spans(text, spans)
+    return redacted, sorted(replaced)
+
+
+def redact_counted(text: str) -> tuple[str, Counter[str]]:
+    """``text`` with every PII finding replaced, and how many of each kind were replaced."""
+    spans = find_pii(text)
+    if not spans:
+        return text, Counter()
+    return _replace_spans(text, spans)
 
 
 def redact(text: str) -> tuple[str, list[str]]:
     """``text`` with every PII finding replaced by a placeholder such as ``[EMAIL]``,
     and the sorted kinds that were found."""
-    return redact_spans(text, find_pii(text))
+    redacted, replaced = redact_counted(text)
+    return redacted, sorted(replaced)
 
 
-# System prompts repeat across a whole export; scan each one once.
-_redact_system = functools.lru_cache(maxsize=256)(redact)
+@functools.lru_cache(maxsize=256)
+def _redact_system(text: str) -> tuple[str, tuple[tuple[str, int], ...]]:
+    # System prompts repeat across a whole export; scan each one once (an immutable result).
+    redacted, replaced = redact_counted(text)
+    return redacted, tuple(replaced.items())
+
+
+def _redact_messages_counted(
+    messages: Iterable[Mapping[str, Any]],
+) -> tuple[list[dict[str, Any]], Counter[str]]:
+    out: list[dict[str, Any]] = []
+    replaced: Counter[str] = Counter()
+    for message in messages:
+        content = message.get("content")
+        if isinstance(content, str):
+            if message.get("role") == "system":
+                redacted, pairs = _redact_system(content)
+                found: Counter[str] = Counter(dict(pairs))
+            else:
+                redacted, found = redact_counted(content)
+            if found:
+                replaced.update(found)
+                out.append({**message, "content": redacted})
+                continue
+        out.append(dict(message))
+    return out, replaced
 
 
 def redact_messages(
     messages: Iterable[Mapping[str, Any]],
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Copies of ``messages`` with their string contents redacted, and the kinds found."""
-    out: list[dict[str, Any]] = []
-    kinds: set[str] = set()
-    for message in messages:
-        content = message.get("content")
-        if isinstance(content, str):
-            scan = _redact_system if message.get("role") == "system" else redact
-            redacted, found = scan(content)
-            if found:
-                kinds.update(found)
-                out.append({**message, "content": redacted})
-                continue
-        out.append(dict(message))
-    return out, sorted(kinds)
+    out, replaced = _redact_messages_counted(messages)
+    return out, sorted(replaced)
 
 
 # The fields of each export kind that carry free text written by users, models or
@@ -179,41 +207,48 @@ REDACTED_FIELDS: Mapping[str, tuple[str, ...]] = {
 }
 
 
-def redact_row(kind: str, row: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """A copy of an export row with PII replaced in its free-text fields, and the kinds found.
+def redact_row_counted(kind: str, row: Mapping[str, Any]) -> tuple[dict[str, Any], Counter[str]]:
+    """A copy of an export row with PII replaced in its free-text fields, and how many
+    replacements of each kind were made (an email written twice counts twice).
 
     Conversations are redacted turn by turn; JSON objects (review values, labels) in
     every string they hold, keys excepted.
     """
     out = dict(row)
-    kinds: set[str] = set()
+    replaced: Counter[str] = Counter()
     for name in REDACTED_FIELDS[kind]:
         value = row[name]
         if isinstance(value, str):
-            out[name], found = redact(value)
+            out[name], found = redact_counted(value)
         elif name in ("messages", "prompt", "chosen", "rejected"):
-            out[name], found = redact_messages(value)
+            out[name], found = _redact_messages_counted(value)
         else:
             out[name], found = _redact_json(value)
-        kinds.update(found)
-    return out, sorted(kinds)
+        replaced.update(found)
+    return out, replaced
 
 
-def _redact_json(value: Any) -> tuple[Any, list[str]]:
+def redact_row(kind: str, row: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """A copy of an export row with PII replaced in its free-text fields, and the kinds found."""
+    out, replaced = redact_row_counted(kind, row)
+    return out, sorted(replaced)
+
+
+def _redact_json(value: Any) -> tuple[Any, Counter[str]]:
     if isinstance(value, str):
-        return redact(value)
-    kinds: set[str] = set()
+        return redact_counted(value)
+    replaced: Counter[str] = Counter()
     if isinstance(value, Mapping):
         out: dict[Any, Any] = {}
         for key, item in value.items():
             out[key], found = _redact_json(item)
-            kinds.update(found)
-        return out, sorted(kinds)
+            replaced.update(found)
+        return out, replaced
     if isinstance(value, list | tuple):
         items = []
         for item in value:
             redacted, found = _redact_json(item)
             items.append(redacted)
-            kinds.update(found)
-        return items, sorted(kinds)
-    return value, []
+            replaced.update(found)
+        return items, replaced
+    return value, replaced

@@ -1,31 +1,13 @@
 """From a reviewed item to the rows of each export kind.
 
 No Django and no database here: the export service reads each queue item with its
-interaction, annotations and adjudication into a ``ReviewedItem`` and asks this module
-for its final values (``settle``) and its rows (``RowMaker``).
+interaction, annotations and adjudication into a ``ReviewedItem``, settles it with
+``annotation.review.settle`` (the same final values the guard report, agreement and the
+read-back use; a tie is unsettled and gives no row) and asks this module for its rows
+(``RowMaker``).
 
-Final values of an item
------------------------
-- An adjudicated item: the lead's values, field by field. A field the lead left empty
-  takes the annotators' answer as below.
-- The verdict (the schema's ``verdict`` field, else its first ``agreement`` choice, else
-  its first choice) is the lead's, else the most common answer among the annotators;
-  a tie goes to the answer given first.
-- Every other field is the most common answer among the annotators who gave the final
-  verdict (all of them when there is none), a tie again going to the earliest answer.
-  Answers are compared as ``label_schema.comparable`` does (lists as sets, text with
-  its whitespace collapsed); relevance judgements are settled document by document.
-
-So three annotators answering bad/"fix A", bad/"fix B" and good settle on bad with
-the correction "fix A".
-
-Agreement of an item is the share of its annotator pairs that gave the same answers to
-every ``agreement`` field of the schema (to the verdict when no field is marked); it
-is ``None`` for an item with fewer than two annotations.
-
-A response counts as approved when the final verdict is not negative (``bad``,
-``incorrect``, ... see ``NEGATIVE_VERDICTS``). A correction equal to the response, up to
-whitespace, is no correction: the workspace prefills the editor with the response.
+A correction equal to the response, up to whitespace, is no correction: the workspace
+prefills the editor with the response.
 """
 
 from __future__ import annotations
@@ -35,8 +17,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
-
-import msgspec
 
 from annotation.exports.rows import (
     Kind,
@@ -49,73 +29,34 @@ from annotation.exports.rows import (
     retrieval_rows,
     sft_row,
 )
-from annotation.schemas.label_schema import FieldSpec, comparable, parse_schema
-
-# The same words as the checks' report against reviewers (annotation.selectors.checks);
-# a test keeps the two lists equal.
-NEGATIVE_VERDICTS = frozenset(
-    {"bad", "fail", "failed", "unsafe", "harmful", "reject", "rejected", "incorrect", "wrong", "no"}
+from annotation.review.settle import (
+    EMPTY_ANSWERS,
+    NEGATIVE_VERDICTS,
+    Outcome,
+    SchemaRoles,
+    is_negative,
+    pair_agreement,
+    schema_roles,
+    settle,
 )
 
+__all__ = [
+    "NEGATIVE_VERDICTS",
+    "AnnotationRecord",
+    "Outcome",
+    "PartialRelevance",
+    "ReviewedItem",
+    "RowMaker",
+    "SchemaRoles",
+    "final_answer",
+    "is_negative",
+    "pair_agreement",
+    "prompt_turns",
+    "schema_roles",
+    "settle",
+]
+
 PartialRelevance = Literal["relevant", "irrelevant"]
-
-_EMPTY: tuple[Any, ...] = (None, "", [], {})
-_encode = msgspec.json.Encoder(order="sorted").encode
-
-
-@dataclass(frozen=True, slots=True)
-class SchemaRoles:
-    """Which field of a queue's label schema plays which part in an export."""
-
-    fields: tuple[FieldSpec, ...]
-    verdict: FieldSpec | None
-    reasons: FieldSpec | None
-    correction: FieldSpec | None
-    pairwise: FieldSpec | None
-    relevance: FieldSpec | None
-    # Fields annotators must agree on; the verdict when the schema marks none.
-    agreement: tuple[FieldSpec, ...]
-    # What an eval row carries as labels: everything but free text and the reasons.
-    labels: tuple[FieldSpec, ...]
-
-
-def schema_roles(schema: Mapping[str, Any]) -> SchemaRoles:
-    """The roles of a (valid) label schema's fields."""
-    fields = tuple(parse_schema(dict(schema))) if schema.get("fields") else ()
-
-    def first(*candidates: FieldSpec | None) -> FieldSpec | None:
-        return next((c for c in candidates if c is not None), None)
-
-    def of_type(kind: str, **match: Any) -> FieldSpec | None:
-        return next(
-            (
-                f
-                for f in fields
-                if f.type == kind and all(getattr(f, k) == v for k, v in match.items())
-            ),
-            None,
-        )
-
-    verdict = first(
-        of_type("choice", name="verdict"), of_type("choice", agreement=True), of_type("choice")
-    )
-    reasons = first(
-        of_type("multi_choice", name="reasons"),
-        of_type("multi_choice", whole_taxonomy=True),
-        of_type("multi_choice"),
-    )
-    agreement = tuple(f for f in fields if f.agreement) or ((verdict,) if verdict else ())
-    labels = tuple(f for f in fields if f.type not in ("correction", "text") and f is not reasons)
-    return SchemaRoles(
-        fields=fields,
-        verdict=verdict,
-        reasons=reasons,
-        correction=of_type("correction"),
-        pairwise=of_type("pairwise"),
-        relevance=of_type("relevance"),
-        agreement=agreement,
-        labels=labels,
-    )
 
 
 @dataclass(slots=True)
@@ -150,116 +91,6 @@ class ReviewedItem:
     queue_name: str = ""
 
 
-@dataclass(slots=True)
-class Outcome:
-    """An item's final values, whether a lead settled them, and its annotators' agreement."""
-
-    values: Mapping[str, Any]
-    adjudicated: bool
-    agreement: float | None
-
-    def verdict(self, roles: SchemaRoles) -> Any:
-        return self.values.get(roles.verdict.name) if roles.verdict else None
-
-    def reasons(self, roles: SchemaRoles) -> list[str]:
-        value = self.values.get(roles.reasons.name) if roles.reasons else None
-        return [str(r) for r in value] if isinstance(value, list) else []
-
-
-def is_negative(verdict: Any) -> bool:
-    return isinstance(verdict, str) and verdict.strip().lower() in NEGATIVE_VERDICTS
-
-
-def _key(spec: FieldSpec, value: Any) -> Any:
-    """A hashable form of an answer, equal for equal answers; None when there is none."""
-    try:
-        key = comparable(spec, value)
-        hash(key)
-    except TypeError:
-        # A value of another shape than the schema says (the schema changed since).
-        return _encode(value)
-    return key
-
-
-def _plurality(spec: FieldSpec, values: Sequence[Mapping[str, Any]]) -> Any:
-    """The most common answer to ``spec`` (the earliest on a tie), as it was given."""
-    counts: dict[Any, int] = {}
-    given: dict[Any, Any] = {}
-    for answer in values:
-        value = answer.get(spec.name)
-        key = _key(spec, value)
-        if key is None:
-            continue
-        counts[key] = counts.get(key, 0) + 1
-        given.setdefault(key, value)
-    if not counts:
-        return None
-    # max() keeps the first of equal counts, i.e. the answer given first.
-    return given[max(counts, key=counts.__getitem__)]
-
-
-def _relevance_plurality(spec: FieldSpec, values: Sequence[Mapping[str, Any]]) -> Any:
-    votes: dict[str, dict[Any, int]] = {}
-    for answer in values:
-        judged = answer.get(spec.name)
-        if not isinstance(judged, Mapping):
-            continue
-        for doc, rating in judged.items():
-            if isinstance(rating, str | int | float | bool):
-                per_doc = votes.setdefault(str(doc), {})
-                per_doc[rating] = per_doc.get(rating, 0) + 1
-    if not votes:
-        return None
-    return {doc: max(counts, key=counts.__getitem__) for doc, counts in votes.items()}
-
-
-def settle(
-    roles: SchemaRoles,
-    annotations: Sequence[Mapping[str, Any]],
-    adjudication: Mapping[str, Any] | None = None,
-) -> Outcome:
-    """Final values and agreement of an item from its annotations' values (oldest first)."""
-    if adjudication is None and len(annotations) == 1:
-        return Outcome(values=annotations[0], adjudicated=False, agreement=None)
-    agreement = pair_agreement(roles, annotations)
-    lead = adjudication or {}
-    supporters: Sequence[Mapping[str, Any]] = annotations
-    verdict_spec = roles.verdict
-    if verdict_spec is not None:
-        verdict = lead.get(verdict_spec.name)
-        if verdict in _EMPTY:
-            verdict = _plurality(verdict_spec, annotations)
-        if verdict is not None:
-            wanted = _key(verdict_spec, verdict)
-            agreeing = [
-                a for a in annotations if _key(verdict_spec, a.get(verdict_spec.name)) == wanted
-            ]
-            supporters = agreeing or annotations
-    values: dict[str, Any] = {}
-    for spec in roles.fields:
-        value = lead.get(spec.name)
-        if value in _EMPTY:
-            if spec.type == "relevance":
-                value = _relevance_plurality(spec, supporters)
-            else:
-                value = _plurality(spec, supporters)
-        if value is not None:
-            values[spec.name] = value
-    if verdict_spec is not None and verdict is not None:
-        values[verdict_spec.name] = verdict
-    return Outcome(values=values, adjudicated=adjudication is not None, agreement=agreement)
-
-
-def pair_agreement(roles: SchemaRoles, annotations: Sequence[Mapping[str, Any]]) -> float | None:
-    """Share of annotator pairs that agree on every agreement field; None below two."""
-    n = len(annotations)
-    if n < 2 or not roles.agreement:
-        return None
-    keys = [tuple(_key(spec, a.get(spec.name)) for spec in roles.agreement) for a in annotations]
-    agreeing = sum(keys[i] == keys[j] for i in range(n) for j in range(i + 1, n))
-    return agreeing / (n * (n - 1) // 2)
-
-
 def _correction(roles: SchemaRoles, values: Mapping[str, Any], response: str) -> str | None:
     if roles.correction is None:
         return None
@@ -292,7 +123,7 @@ def final_answer(roles: SchemaRoles, outcome: Outcome, response: str) -> str:
     if correction is not None:
         return correction
     verdict = outcome.verdict(roles)
-    if verdict in _EMPTY:
+    if verdict in EMPTY_ANSWERS:
         raise RowError(
             "no_verdict", "reviewers neither corrected the response nor gave a verdict on it"
         )

@@ -43,6 +43,9 @@ class Check(models.Model):
     enabled = models.BooleanField(default=True)
     # Evaluators run on a sample; rules run on everything.
     sample_rate = models.FloatField(default=1.0)
+    # What reviewers' settled answers say the check should have caught, for its guard report:
+    # {"reasons": ["unsafe"], "labels": {"pii": "yes"}}; empty means a negative verdict.
+    catches = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # What model-based evaluators have cost so far.

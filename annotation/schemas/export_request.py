@@ -15,6 +15,7 @@ normal form (``to_json``) and read back with ``from_json``.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -209,6 +210,42 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+# A NUL (PostgreSQL text cannot hold it) or a lone UTF-16 surrogate (not text at all).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+MAX_VERSION = 2**31 - 1
+
+
+def _shown(value: Any) -> str:
+    """``value`` for an error message: its repr, cut short (a number may have 4,000 digits)."""
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**30 else "a huge number"
+    return text if len(text) <= 60 else f"{text[:57]}..."
+
+
+def unstorable_text(text: str) -> str | None:
+    found = _UNSTORABLE.search(text)
+    if found is None:
+        return None
+    if found.group() == "\x00":
+        return "contains a NUL character (\\u0000), which cannot be stored; remove it"
+    return "contains a lone UTF-16 surrogate, which is not text; send the character itself"
+
+
+def _printable(text: str) -> str:
+    return _UNSTORABLE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
+def _share(value: Any) -> float | None:
+    """A number from 0 to 1 as a float; None for anything else (NaN, infinities, huge)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    # Compared before any conversion: float() of an integer with 400 digits overflows.
+    if not 0 <= value <= 1:
+        return None
+    return float(value)
+
+
 def _strings(errors: _Errors, place: str, value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
@@ -218,6 +255,11 @@ def _strings(errors: _Errors, place: str, value: Any) -> tuple[str, ...]:
     if len(value) > MAX_LIST:
         errors.add(place, f"{len(value)} values; give at most {MAX_LIST}")
         return ()
+    for index, text in enumerate(value):
+        problem = unstorable_text(text)
+        if problem is not None:
+            errors.add(place if len(value) == 1 else f"{place}[{index}]", problem)
+            return ()
     return tuple(dict.fromkeys(value))
 
 
@@ -230,14 +272,15 @@ def _bool(errors: _Errors, place: str, value: Any) -> bool:
 
 def _datetime(errors: _Errors, place: str, value: Any) -> datetime | None:
     parsed = None
-    if isinstance(value, str):
+    if isinstance(value, str) and unstorable_text(value) is None:
         try:
             parsed = parse_datetime(value)
         except ValueError:
             parsed = None
     if parsed is None:
         errors.add(
-            place, f"{value!r} is not a date and time; give ISO 8601 like 2026-11-01T00:00:00Z"
+            place,
+            f"{_shown(value)} is not a date and time; give ISO 8601 like 2026-11-01T00:00:00Z",
         )
         return None
     # A time without an offset is taken as UTC.
@@ -252,7 +295,9 @@ def parse_filters(data: Any, *, queue_ids: Collection[int], errors: _Errors) -> 
         return ExportFilters()
     for key in data:
         if key not in FILTER_KEYS:
-            errors.add(f"filters.{key}", f"unknown filter; use {', '.join(FILTER_KEYS)}")
+            errors.add(
+                f"filters.{_printable(str(key))}", f"unknown filter; use {', '.join(FILTER_KEYS)}"
+            )
     values: dict[str, Any] = {}
     if "queues" in data:
         queues = data["queues"]
@@ -263,7 +308,7 @@ def parse_filters(data: Any, *, queue_ids: Collection[int], errors: _Errors) -> 
             if unknown:
                 errors.add(
                     "filters.queues",
-                    f"{', '.join(map(str, unknown))} not queues of this project; "
+                    f"{', '.join(map(_shown, unknown))} not queues of this project; "
                     f"its queues are {', '.join(map(str, sorted(queue_ids))) or 'none yet'}",
                 )
             values["queues"] = tuple(dict.fromkeys(queues))
@@ -280,24 +325,20 @@ def parse_filters(data: Any, *, queue_ids: Collection[int], errors: _Errors) -> 
             values[name] = _bool(errors, f"filters.{name}", data[name])
     if "min_agreement" in data:
         value = data["min_agreement"]
-        if (
-            not isinstance(value, int | float)
-            or isinstance(value, bool)
-            or not math.isfinite(value)
-            or not 0 <= value <= 1
-        ):
+        share = _share(value)
+        if share is None:
             errors.add(
                 "filters.min_agreement",
-                f"{value!r} is not a share; give a number from 0 to 1, e.g. 0.6",
+                f"{_shown(value)} is not a share; give a number from 0 to 1, e.g. 0.6",
             )
         else:
-            values["min_agreement"] = float(value)
+            values["min_agreement"] = share
     if "min_guideline_version" in data:
         value = data["min_guideline_version"]
-        if not _is_int(value) or value < 1:
+        if not _is_int(value) or not 1 <= value <= MAX_VERSION:
             errors.add(
                 "filters.min_guideline_version",
-                f"{value!r} is not a version; give a whole number ≥ 1",
+                f"{_shown(value)} is not a version; give a whole number from 1 to {MAX_VERSION}",
             )
         else:
             values["min_guideline_version"] = value
@@ -316,19 +357,25 @@ def parse_export_request(data: Any, *, queue_ids: Collection[int]) -> ExportSpec
         raise ExportRequestInvalid(errors.code, errors.items)
     for key in data:
         if key not in REQUEST_KEYS:
-            errors.add(key, f"unknown key; an export request has {', '.join(REQUEST_KEYS)}")
+            errors.add(
+                _printable(str(key)),
+                f"unknown key; an export request has {', '.join(REQUEST_KEYS)}",
+            )
+    project = data.get("project")
+    if isinstance(project, str) and (problem := unstorable_text(project)) is not None:
+        errors.add("project", problem)
     kind = data.get("kind")
     if kind not in KINDS:
         errors.add(
             "kind",
-            f"{kind!r} is not an export kind; use one of {', '.join(KINDS)}",
+            f"{_shown(kind)} is not an export kind; use one of {', '.join(KINDS)}",
             code="unknown_kind",
         )
     fmt = data.get("format", "jsonl")
     if fmt not in FORMATS:
         errors.add(
             "format",
-            f"{fmt!r} is not an export format; use one of {', '.join(FORMATS)}",
+            f"{_shown(fmt)} is not an export format; use one of {', '.join(FORMATS)}",
             code="unknown_format",
         )
     filters = parse_filters(data.get("filters"), queue_ids=queue_ids, errors=errors)
@@ -360,14 +407,17 @@ def _options(data: Mapping[str, Any], kind: Any, errors: _Errors) -> ExportOptio
         else:
             share = split.get("validation")
             seed = split.get("seed", 0)
-            if not isinstance(share, int | float) or isinstance(share, bool) or not 0 < share < 1:
+            if _share(share) is None or share in (0, 1):
                 errors.add(
                     "split.validation",
-                    f"{share!r} is not a share; give the validation part as a number between "
+                    f"{_shown(share)} is not a share; give the validation part as a number between "
                     "0 and 1, e.g. 0.1",
                 )
             elif not _is_int(seed) or not 0 <= seed < 2**63:
-                errors.add("split.seed", f"{seed!r} is not a seed; give a whole number ≥ 0")
+                errors.add(
+                    "split.seed",
+                    f"{_shown(seed)} is not a seed; give a whole number from 0 to 2^63",
+                )
             else:
                 values["split"] = Split(float(share), seed)
     if "system_prompt" in data and data["system_prompt"] is not None:
@@ -376,6 +426,8 @@ def _options(data: Mapping[str, Any], kind: Any, errors: _Errors) -> ExportOptio
             errors.add("system_prompt", f"applies to {', '.join(PROMPT_KINDS)} exports only")
         elif not isinstance(prompt, str) or len(prompt) > MAX_SYSTEM_PROMPT:
             errors.add("system_prompt", f"give text of at most {MAX_SYSTEM_PROMPT} characters")
+        elif (problem := unstorable_text(prompt)) is not None:
+            errors.add("system_prompt", problem)
         else:
             values["system_prompt"] = prompt.strip() or None
     if "partial_relevance" in data:
@@ -386,7 +438,7 @@ def _options(data: Mapping[str, Any], kind: Any, errors: _Errors) -> ExportOptio
         elif choice not in allowed:
             errors.add(
                 "partial_relevance",
-                f"{choice!r} is not allowed; say whether partially relevant documents count as "
+                f"{_shown(choice)} is not allowed; say whether partially relevant documents count as "
                 f"{' or '.join(allowed)}",
             )
         else:

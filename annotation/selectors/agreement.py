@@ -4,44 +4,55 @@ from typing import Any
 
 import msgspec
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db.models import TextField
+from django.db.models.functions import Cast
 
 from annotation.agreement_report import AnnotationRecord
-from annotation.models import Annotation, Guideline, Queue, QueueItem
+from annotation.models import Annotation, ItemState, Queue, QueueItem
 from annotation.models.review import Adjudication
 
 _decode = msgspec.json.Decoder(dict[str, Any]).decode
 
 
-def agreement_records(queue: Queue) -> list[AnnotationRecord]:
-    """Every annotation of the queue as a plain record, streamed from one query.
+class UnreadableAnnotation(ValueError):
+    """An annotation whose stored values are not a JSON object."""
 
-    The values are read as JSON text and decoded with msgspec: on 300,000 annotations that is
-    several times faster than the ORM's JSONField and a join to the users table per row.
+
+def agreement_records(queue: Queue) -> list[AnnotationRecord]:
+    """Every annotation of the queue as a plain record, oldest first within each item.
+
+    The values are read as JSON text (a cast the ORM writes for each database: ``::text``
+    on PostgreSQL, the stored text on SQLite) and decoded with msgspec: on 300,000
+    annotations that is several times faster than the ORM's JSONField, and the usernames
+    come from one small query instead of a join per row.
     """
-    annotations = Annotation._meta.db_table
-    sql = (
-        f"SELECT a.item_id, a.annotator_id, a.values::text, g.version "  # noqa: S608
-        f"FROM {annotations} a JOIN {QueueItem._meta.db_table} i ON i.id = a.item_id "
-        f"LEFT JOIN {Guideline._meta.db_table} g ON g.id = a.guideline_id "
-        "WHERE i.queue_id = %s"
-    )
     # Annotators are members of the project (a handful of rows), so their names come first.
     names = dict(
         get_user_model()
         .objects.filter(memberships__project_id=queue.project_id)
         .values_list("pk", "username")
     )
+    rows = (
+        Annotation.objects.filter(item__queue=queue)
+        .order_by("item_id", "pk")
+        .values_list(
+            "pk", "item_id", "annotator_id", Cast("values", TextField()), "guideline__version"
+        )
+    )
     records: list[AnnotationRecord] = []
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [queue.pk])
-        while rows := cursor.fetchmany(10_000):
-            records.extend(
-                AnnotationRecord(
-                    item_id, names.get(annotator_id) or str(annotator_id), _decode(values), version
-                )
-                for item_id, annotator_id, values, version in rows
+    for pk, item_id, annotator_id, values, version in rows.iterator(chunk_size=10_000):
+        try:
+            decoded = _decode(values)
+        except msgspec.ValidationError:
+            raise UnreadableAnnotation(
+                f"annotation {pk} (item {item_id}) holds values that are not a JSON object; "
+                "correct or delete it in the admin and compute the report again"
+            ) from None
+        records.append(
+            AnnotationRecord(
+                item_id, names.get(annotator_id) or str(annotator_id), decoded, version
             )
+        )
     return records
 
 
@@ -53,3 +64,9 @@ def adjudicated_values(queue: Queue) -> dict[int, dict[str, Any]]:
         )
         if isinstance(values, dict)
     }
+
+
+def done_item_ids(queue: Queue) -> list[int]:
+    return list(
+        QueueItem.objects.filter(queue=queue, state=ItemState.DONE).values_list("pk", flat=True)
+    )

@@ -1,123 +1,138 @@
-"""How good a check is, measured against what reviewers decided."""
+"""How good a check is, measured against what reviewers settled: the guard report.
+
+One queue at a time (queues sample differently and may label differently): the queue's
+items in state ``done``, settled by ``annotation.review.settle`` (the lead's adjudication,
+else the majority; a tie is unsettled and not counted), against whether the check fired on
+each item's interaction. What the check should have caught comes from ``Check.catches``
+(see ``annotation.review.guard``). Every query is bounded by one queue's items.
+"""
 
 from __future__ import annotations
 
-import math
-from collections import Counter, defaultdict
+from collections import defaultdict
 from typing import Any
 
 from annotation.models import Annotation, Check, Flag, Severity
-from annotation.models.review import Adjudication, QueueItem
+from annotation.models.review import Adjudication, ItemState, Queue, QueueItem
+from annotation.review.guard import Catches, GuardTally, parse_catches, should_catch, truth_problem
+from annotation.review.settle import NEGATIVE_VERDICTS, schema_roles, settle
 
-# A reviewer's verdict that says the response is bad, i.e. that a check should have fired.
-NEGATIVE_VERDICTS = frozenset(
-    {"bad", "fail", "failed", "unsafe", "harmful", "reject", "rejected", "incorrect", "wrong", "no"}
-)
-VERDICT_FIELD = "verdict"
 EVALUATOR_FAILURES = ("evaluator_error", "evaluator_unavailable", "evaluator_auth")
 
+__all__ = ["NEGATIVE_VERDICTS", "check_catches", "check_report", "queue_guard_report"]
 
-def _reviewed_verdicts(project_id: int) -> dict[int, tuple[bool, float]]:
-    """interaction id -> (reviewers found it bad, inclusion probability), settled items only.
 
-    The final verdict is the lead's adjudication when there is one, else the annotators' majority;
-    a tie leaves the interaction out. An interaction reviewed in several queues counts once.
-    """
-    votes: dict[int, Counter[bool]] = defaultdict(Counter)
-    probability: dict[int, float] = {}
-    item_of: dict[int, int] = {}
-    rows = Annotation.objects.filter(item__queue__project_id=project_id).values_list(
-        "item_id", "item__interaction_id", "item__inclusion_probability", "values"
-    )
-    for item_id, interaction_id, inclusion, values in rows.iterator(chunk_size=5000):
-        verdict = values.get(VERDICT_FIELD) if isinstance(values, dict) else None
-        if not isinstance(verdict, str):
-            continue
-        if item_of.setdefault(interaction_id, item_id) != item_id:
-            continue
-        votes[interaction_id][verdict.lower() in NEGATIVE_VERDICTS] += 1
-        probability[interaction_id] = inclusion
-    final = {
-        interaction_id: values.get(VERDICT_FIELD)
-        for interaction_id, values in Adjudication.objects.filter(
-            item__queue__project_id=project_id
-        ).values_list("item__interaction_id", "values")
+def check_catches(check: Check) -> Catches:
+    """The check's stored mapping; an unreadable one counts as none (the verdict)."""
+    try:
+        return parse_catches(check.catches)
+    except ValueError:
+        return Catches()
+
+
+def _head(check: Check, catches: Catches) -> dict[str, Any]:
+    head: dict[str, Any] = {
+        "check": check.name,
+        "severity": Severity(check.severity).label,
+        "truth": catches.describe(),
+        "catches": catches.to_json(),
+    }
+    if catches.empty:
+        head["negative_verdicts"] = sorted(NEGATIVE_VERDICTS)
+    return head
+
+
+def queue_guard_report(check: Check, queue: Queue) -> dict[str, Any]:
+    """The check against reviewers on one queue's settled items, or why there is no report."""
+    catches = check_catches(check)
+    report: dict[str, Any] = {
+        **_head(check, catches),
+        "queue": {"id": queue.pk, "name": queue.name},
+    }
+    roles = schema_roles(queue.schema or {})
+    done = QueueItem.objects.filter(queue=queue, state=ItemState.DONE)
+    not_done = QueueItem.objects.filter(queue=queue).exclude(state=ItemState.DONE).count()
+    problem = truth_problem(catches, roles)
+    if problem is not None:
+        return {**report, "status": "no_truth", "message": problem, "counts": {"reviewed": 0}}
+
+    items = list(done.values_list("pk", "interaction_id", "inclusion_probability"))
+    answers: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for item_id, values in (
+        Annotation.objects.filter(item__queue=queue, item__state=ItemState.DONE)
+        .order_by("item_id", "pk")
+        .values_list("item_id", "values")
+        .iterator(chunk_size=5000)
+    ):
+        if isinstance(values, dict):
+            answers[item_id].append(values)
+    adjudicated = {
+        item_id: values
+        for item_id, values in Adjudication.objects.filter(
+            item__queue=queue, item__state=ItemState.DONE
+        ).values_list("item_id", "values")
         if isinstance(values, dict)
     }
-    verdicts: dict[int, tuple[bool, float]] = {}
-    for interaction_id, counted in votes.items():
-        if isinstance(final.get(interaction_id), str):
-            bad = str(final[interaction_id]).lower() in NEGATIVE_VERDICTS
-        elif counted[True] != counted[False]:
-            bad = counted[True] > counted[False]
-        else:
-            continue
-        verdicts[interaction_id] = (bad, probability[interaction_id])
-    return verdicts
-
-
-def _scores(tp: float, fp: float, fn: float) -> dict[str, float | None]:
-    precision = tp / (tp + fp) if tp + fp else None
-    recall = tp / (tp + fn) if tp + fn else None
-    f1 = (
-        2 * precision * recall / (precision + recall)
-        if precision is not None and recall is not None and precision + recall
-        else None
-    )
-    return {
-        "precision": None if precision is None else round(precision, 6),
-        "recall": None if recall is None else round(recall, 6),
-        "f1": None if f1 is None else round(f1, 6),
-    }
-
-
-def check_report(check: Check) -> dict[str, Any]:
-    """Precision, recall and F1 of `check` against reviewers' verdicts, or why there are none.
-
-    Reviewed items were sampled with known inclusion probabilities, so besides the plain counts
-    the report weights each item by 1 / probability (Horvitz-Thompson): estimates for all
-    traffic rather than for the over-sampled low-rated and flagged items.
-    """
-    base: dict[str, Any] = {"check": check.name, "severity": Severity(check.severity).label}
-    verdicts = _reviewed_verdicts(check.project_id)
-    if not verdicts:
-        has_items = QueueItem.objects.filter(queue__project_id=check.project_id).exists()
-        return {
-            **base,
-            "status": "no_review_data",
-            "message": (
-                "No reviewed interactions yet: the report appears once reviewers settle items "
-                f"with a '{VERDICT_FIELD}' field."
-                if has_items
-                else "No review queue has items yet: create a queue and review some items."
-            ),
-            "counts": {"reviewed": 0},
-        }
-    flagged = set(
-        Flag.objects.filter(check_config=check, flagged=True, interaction__id__any=list(verdicts))
+    fired = set(
+        Flag.objects.filter(
+            check_config=check,
+            flagged=True,
+            interaction_id__in=done.values("interaction_id"),
+        )
         .exclude(label__in=EVALUATOR_FAILURES)
         .values_list("interaction_id", flat=True)
     )
-    counts = Counter[str]()
-    weighted: dict[str, float] = defaultdict(float)
-    for interaction_id, (bad, probability) in verdicts.items():
-        fired = interaction_id in flagged
-        cell = {(True, True): "tp", (True, False): "fp", (False, True): "fn", (False, False): "tn"}[
-            (fired, bad)
-        ]
-        counts[cell] += 1
-        weighted[cell] += 1 / probability if probability > 0 else math.inf
-    return {
-        **base,
-        "status": "ok",
-        "negative_verdicts": sorted(NEGATIVE_VERDICTS),
-        "counts": {
-            "reviewed": len(verdicts),
-            "true_positives": counts["tp"],
-            "false_positives": counts["fp"],
-            "false_negatives": counts["fn"],
-            "true_negatives": counts["tn"],
-        },
-        **_scores(counts["tp"], counts["fp"], counts["fn"]),
-        "population_estimate": _scores(weighted["tp"], weighted["fp"], weighted["fn"]),
+    tally = GuardTally()
+    unsettled = 0
+    for item_id, interaction_id, probability in items:
+        annotations = answers.get(item_id, [])
+        adjudication = adjudicated.get(item_id)
+        if not annotations and adjudication is None:
+            continue
+        truth = should_catch(catches, roles, settle(roles, annotations, adjudication))
+        if truth is None:
+            unsettled += 1
+            continue
+        tally.add(fired=interaction_id in fired, truth=truth, probability=probability)
+    figures = tally.figures()
+    figures["counts"].update(unsettled=unsettled, not_done=not_done)
+    if tally.reviewed == 0:
+        return {
+            **report,
+            "status": "no_review_data",
+            "message": (
+                "No settled item in this queue yet: the report counts items that are done "
+                "and whose answers do not tie (or that a lead adjudicated)."
+            ),
+            "counts": figures["counts"],
+        }
+    return {**report, "status": "ok", **figures}
+
+
+def check_report(check: Check, queue: Queue | None = None) -> dict[str, Any]:
+    """The guard report for one queue, or one per queue of the check's project.
+
+    Queues are never pooled: they sample with different probabilities and may ask
+    reviewers different questions.
+    """
+    if queue is not None:
+        return queue_guard_report(check, queue)
+    catches = check_catches(check)
+    queues = [
+        queue_guard_report(check, q)
+        for q in Queue.objects.filter(project_id=check.project_id).order_by("pk")
+    ]
+    ok = any(q["status"] == "ok" for q in queues)
+    answer: dict[str, Any] = {
+        **_head(check, catches),
+        "status": "ok" if ok else "no_review_data",
+        "pooled": False,
+        "queues": queues,
     }
+    if not ok:
+        answer["message"] = (
+            "No queue has settled items yet: the report appears once reviewers finish items."
+            if queues
+            else "No review queue yet: create a queue and review some items."
+        )
+    return answer

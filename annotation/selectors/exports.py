@@ -86,6 +86,23 @@ def export_access(user: User | AnonymousUser, export_id: int) -> ExportAccess | 
     return ExportAccess(export=export, role=Role(role)) if role else None
 
 
+def exports_refusal(user: User | AnonymousUser, project: str | None = None) -> str | None:
+    """Why the user may not list exports (of ``project``), or None when they may.
+
+    Annotators are refused (README: annotators cannot see exports): the listing would
+    otherwise answer an empty list, as if there were none.
+    """
+    roles = set(
+        Membership.objects.filter(
+            user_id=user.pk, **({"project__name": project} if project else {})
+        ).values_list("role", flat=True)
+    )
+    if roles and not roles.intersection(EXPORT_ROLES):
+        where = project or "your projects"
+        return f"Only leads and engineers of {where} may see its exports; you annotate there."
+    return None
+
+
 def export_projects(user: User | AnonymousUser) -> QuerySet[Project]:
     """Projects in which the user may build exports."""
     return projects_for_user(user, roles=EXPORT_ROLES).order_by("name")

@@ -11,8 +11,14 @@ from django.utils import timezone
 
 from annotation.agreement_report import build_report
 from annotation.models import AgreementReport, JobStatus, Queue
+from annotation.review.settle import schema_roles
 from annotation.schemas.label_schema import parse_schema
-from annotation.selectors.agreement import adjudicated_values, agreement_records
+from annotation.selectors.agreement import (
+    UnreadableAnnotation,
+    adjudicated_values,
+    agreement_records,
+    done_item_ids,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +55,11 @@ def _progress(report_id: int) -> Any:
 
 
 def agreement_compute(*, report_id: int) -> AgreementReport:
-    """Compute and store the report; a failure is stored on it, never left as 'running'."""
+    """Compute and store the report; a failure is stored on it with its reason and returned.
+
+    Never left 'running', and never raised: the request that asked for it (eager Celery in
+    the demo) answers with the failed report and the page shows why.
+    """
     report = AgreementReport.objects.select_related("queue__project").get(pk=report_id)
     if report.status == JobStatus.DONE:
         return report
@@ -69,15 +79,19 @@ def agreement_compute(*, report_id: int) -> AgreementReport:
             resamples=int(report.parameters.get("resamples", DEFAULT_RESAMPLES)),
             seed=int(report.parameters.get("seed", 0)),
             progress=_progress(report.pk),
+            roles=schema_roles(queue.schema or {}),
+            done_items=done_item_ids(queue),
         )
     except Exception as exc:
         log.exception("agreement report %s failed", report.pk)
-        AgreementReport.objects.filter(pk=report.pk).update(
-            status=JobStatus.FAILED,
-            error=f"{type(exc).__name__}: {exc}",
-            finished_at=timezone.now(),
+        reason = (
+            str(exc) if isinstance(exc, UnreadableAnnotation) else f"{type(exc).__name__}: {exc}"
         )
-        raise
+        AgreementReport.objects.filter(pk=report.pk).update(
+            status=JobStatus.FAILED, error=reason[:2000], finished_at=timezone.now()
+        )
+        report.refresh_from_db()
+        return report
     AgreementReport.objects.filter(pk=report.pk).update(
         status=JobStatus.DONE, result=result, progress=1.0, finished_at=timezone.now()
     )

@@ -33,7 +33,7 @@ from rest_framework import status
 from annotation.exports.curation import (
     DuplicateFilter,
     prompt_key,
-    redact_row,
+    redact_row_counted,
     split_for,
 )
 from annotation.exports.manifest import build_manifest, file_for_part
@@ -253,6 +253,7 @@ class _Build:
         self.filtering = self.filters.needs_settling or bool(self.filters.sampled_by)
         self.pii = self.options.redact_pii or self.options.exclude_pii
         self.written = 0
+        self.matched = 0
 
     def run(self, streaming: bool | None = None) -> dict[str, Any]:
         from annotation.exports.writers import PartWriters, relaxed_gc
@@ -317,7 +318,7 @@ class _Build:
                 manifest["options"]["partial_relevance"] = self.options.partial_relevance
             manifest["export_id"] = export.pk
             manifest["project"] = export.project.name
-            manifest["counts"]["items"] = read
+            manifest["counts"]["items"] = self.matched
             store.publish(files, manifest)
         except BaseException:
             store.discard()
@@ -330,9 +331,16 @@ class _Build:
         filters = self.filters
         if filters.sampled_by and not set(item.item_reasons).intersection(filters.sampled_by):
             return False
-        if filters.verdicts and outcome.verdict(roles) not in filters.verdicts:
+        # An unsettled item has no verdict or reasons to filter on: it is counted as
+        # matching and then left out as `unsettled_tie`, so ties are never silently lost.
+        settled = outcome.settled
+        if settled and filters.verdicts and outcome.verdict(roles) not in filters.verdicts:
             return False
-        if filters.reasons and not set(outcome.reasons(roles)).intersection(filters.reasons):
+        if (
+            settled
+            and filters.reasons
+            and not set(outcome.reasons(roles)).intersection(filters.reasons)
+        ):
             return False
         agreement = outcome.agreement
         if filters.min_agreement is not None and (
@@ -353,9 +361,14 @@ class _Build:
         outcome = (
             settle(roles, [a.values for a in item.annotations], item.adjudication)
             if self.settling
-            else _UNSETTLED
+            else _NOT_SETTLED_HERE
         )
         if self.filtering and not self._passes(item, roles, outcome):
+            return None
+        # Counted once every filter has passed it: what the manifest calls the export's items.
+        self.matched += 1
+        if not outcome.settled:
+            self.excluded["unsettled_tie"] += 1
             return None
         try:
             rows = self.maker.rows(item, roles, outcome, self.excluded)
@@ -390,13 +403,13 @@ class _Build:
     def _curate_pii(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         kept = []
         for row in rows:
-            clean, kinds = redact_row(self.kind, row)
-            if not kinds:
+            clean, replaced = redact_row_counted(self.kind, row)
+            if not replaced:
                 kept.append(row)
             elif self.options.exclude_pii:
                 self.excluded["pii"] += 1
             else:
-                self.redacted.update(kinds)
+                self.redacted.update(replaced)
                 kept.append(clean)
         return kept
 
@@ -417,7 +430,8 @@ class _Build:
             return prompt_key([{"role": "user", "content": item.request_id}])
 
 
-_UNSETTLED = Outcome(values={}, adjudicated=False, agreement=None)
+# Annotation exports without filters on final values export every annotation as it is.
+_NOT_SETTLED_HERE = Outcome(values={}, adjudicated=False, agreement=None)
 
 
 # -- download ------------------------------------------------------------------------------------

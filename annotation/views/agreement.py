@@ -91,6 +91,8 @@ def agreement_page(request: HtmxHttpRequest, queue_id: int) -> HttpResponse:
     if request.method == "POST":
         user: User = request.user  # type: ignore[assignment]
         report = agreement_request(queue=queue, requested_by=user)
+        # Without a broker the report was computed (or failed) before this line.
+        report.refresh_from_db()
         if not request.htmx:
             return redirect(f"{request.path}?report={report.pk}")
     history = list(AgreementReport.objects.filter(queue=queue).order_by("-created_at")[:20])

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.test import Client
 
-from annotation.models import AgreementReport, Queue
+from annotation.models import AgreementReport, Annotation, Queue
 from annotation.models.review import Adjudication, ItemState, QueueItem
 from tests.conftest import Persona
 from tests.workspace.conftest import browser
@@ -90,3 +90,25 @@ def test_a_lead_sets_final_values_and_the_item_is_done(
     item.refresh_from_db()
     assert item.state == ItemState.DONE
     assert Adjudication.objects.get(item=item).values == {"verdict": "bad", "rating": 2}
+
+
+def test_a_report_that_fails_shows_as_failed_with_its_reason(
+    transactional_db: Any, lead: Persona, disputed_queue: Queue
+) -> None:
+    # Committed as the demo commits (no broker, eager Celery): the report is computed, and
+    # here fails, before the POST answers.
+    # Values that are not a JSON object (left by an old import): the report cannot read them.
+    broken = Annotation.objects.filter(item__queue=disputed_queue).first()
+    assert broken is not None
+    Annotation.objects.filter(pk=broken.pk).update(values=["bad"])
+    client = browser(lead)
+
+    posted = client.post(f"/lead/queues/{disputed_queue.pk}/agreement", **HTMX)
+    page = client.get(f"/lead/queues/{disputed_queue.pk}/agreement")
+
+    assert posted.status_code == 200
+    for html in (posted.content.decode(), page.content.decode()):
+        assert "failed" in html
+        assert f"annotation {broken.pk}" in html and "not a JSON object" in html
+        assert "No report yet" not in html
+    assert AgreementReport.objects.get(queue=disputed_queue).status == "failed"

@@ -174,7 +174,10 @@ def test_annotators_cannot_build_or_see_exports(
 
     assert created.status_code == detail.status_code == download.status_code == 403
     assert error(created)["code"] == error(detail)["code"] == "forbidden"
-    assert client.get("/api/v1/exports").json() == []
+    listed = client.get("/api/v1/exports")
+    assert listed.status_code == 403
+    assert error(listed)["code"] == "forbidden"
+    assert client.get("/api/v1/exports", {"project": project.name}).status_code == 403
     assert not AuditEvent.objects.exists()
 
 
