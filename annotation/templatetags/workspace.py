@@ -36,3 +36,23 @@ def display_value(value: Any) -> str:
     if isinstance(value, dict):
         return "; ".join(f"{k}: {v}" for k, v in value.items())
     return str(value)
+
+
+# Number keys pick among at most nine options; the rest are reached with Tab and the arrows.
+MAX_KEYS = 9
+
+
+@register.filter
+def keyed(options: Any) -> list[tuple[int | None, Any]]:
+    """(key, option) pairs: the first nine options get the keys 1-9, the others None."""
+    return [(n if n <= MAX_KEYS else None, option) for n, option in enumerate(options or [], 1)]
+
+
+@register.filter
+def likert_keyed(widget: Any) -> list[tuple[int | None, int]]:
+    """(key, point) pairs of a Likert scale: on a scale within 1-9 each point's key is the point
+    itself (press 4 for 4); on any other scale the first nine points are keyed by position."""
+    scale: list[int] = list(widget.scale)
+    if scale and scale[0] >= 1 and scale[-1] <= MAX_KEYS:
+        return [(point, point) for point in scale]
+    return keyed(scale)

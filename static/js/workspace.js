@@ -92,19 +92,84 @@
   }
 
   // ---- keyboard -----------------------------------------------------------------------------
-  function activeGroup(target) {
-    var field = target && target.closest ? target.closest("fieldset[data-field]") : null;
-    if (field && field.querySelector("[data-key]")) { return field; }
-    return workspace().querySelector("fieldset[data-field] [data-key]") ?
-      workspace().querySelector("fieldset[data-field] [data-key]").closest("fieldset") : null;
+  // Number keys pick an option of one key group ([data-keys]: a field's options, or one retrieved
+  // document's relevance). The group is the one holding focus; with focus on no field, the group
+  // marked current (the last one focused or used), and only while it is in view. A key never
+  // reaches a group the annotator cannot see marked.
+  var scope = null;
+
+  function keyGroups() { return Array.prototype.slice.call(workspace().querySelectorAll("[data-keys]")); }
+
+  function markCurrent(group) {
+    if (group === scope && group && group.classList.contains("is-current")) { return; }
+    keyGroups().forEach(function (each) {
+      each.classList.toggle("is-current", each === group);
+    });
+    scope = group;
+  }
+
+  function groupOf(target) {
+    return target && target.closest ? target.closest("[data-keys]") : null;
+  }
+
+  // Focus on a control of a field that is not a key group (a text box, a select): keys are its own.
+  function inOtherField(target) {
+    return !!(target && target.closest && target.closest("fieldset[data-field]") && !groupOf(target));
+  }
+
+  function inView(element) {
+    if (!element.getClientRects().length) { return false; }
+    var box = element.getBoundingClientRect();
+    return box.bottom > 0 && box.top < (window.innerHeight || document.documentElement.clientHeight);
+  }
+
+  function say(text) {
+    var out = document.querySelector("[data-key-status]");
+    if (out) { out.textContent = text; }
+  }
+
+  function optionLabel(input) {
+    var label = input.closest("label");
+    if (!label) { return input.value; }
+    var copy = label.cloneNode(true);
+    copy.querySelectorAll(".key-hint").forEach(function (hint) { hint.remove(); });
+    return copy.textContent.trim();
   }
 
   function pick(group, key) {
     var input = group.querySelector('input[data-key="' + key + '"]');
-    if (!input) { return; }
+    var name = group.getAttribute("data-keys");
+    if (!input) {
+      say(name + " has no option " + key + ".");
+      return;
+    }
     if (input.type === "checkbox") { input.checked = !input.checked; } else { input.checked = true; }
     input.focus();
+    markCurrent(group);
+    input.dispatchEvent(new Event("input", { bubbles: true }));
     input.dispatchEvent(new Event("change", { bubbles: true }));
+    var state = input.type === "checkbox" && !input.checked ? "removed " : "";
+    say(name + ": " + state + optionLabel(input));
+  }
+
+  function numberKey(event) {
+    var group = groupOf(event.target);
+    if (!group) {
+      if (inOtherField(event.target)) { return; }
+      group = scope && workspace().contains(scope) ? scope : null;
+      if (!group) { return; }
+      event.preventDefault();
+      if (!inView(group)) {
+        // Bring the marked group into view and change nothing: the next key press acts on it.
+        group.scrollIntoView({ block: "center" });
+        var focusable = group.querySelector("input:checked") || group.querySelector("input");
+        if (focusable) { focusable.focus({ preventScroll: true }); }
+        say("Number keys act on " + group.getAttribute("data-keys") + "; press again to choose.");
+        return;
+      }
+    }
+    event.preventDefault();
+    pick(group, event.key);
   }
 
   // A key pressed right after a swap can beat htmx to the new form; binding it first keeps the
@@ -146,8 +211,7 @@
     if (event.key === "?") { event.preventDefault(); toggleHelp(); return; }
     if (!current) { return; }
     if (/^[1-9]$/.test(event.key)) {
-      var group = activeGroup(event.target);
-      if (group) { event.preventDefault(); pick(group, event.key); }
+      numberKey(event);
     } else if (event.key === "s") {
       event.preventDefault();
       skip(current);
@@ -160,6 +224,11 @@
   document.addEventListener("click", function (event) {
     var trigger = event.target.closest ? event.target.closest('[data-action="help"]') : null;
     if (trigger) { toggleHelp(); }
+  });
+
+  document.addEventListener("focusin", function (event) {
+    var group = groupOf(event.target);
+    if (group) { markCurrent(group); }
   });
 
   document.addEventListener("input", function (event) {
@@ -184,6 +253,8 @@
     document.querySelectorAll("[data-correction]").forEach(renderDiff);
     var first = workspace().querySelector("fieldset[data-field] input, fieldset[data-field] textarea");
     var problem = workspace().querySelector(".has-error input, .has-error textarea");
+    scope = null;
+    markCurrent(groupOf(problem) || groupOf(first) || keyGroups()[0] || null);
     if (problem) { problem.focus(); } else if (first && document.activeElement === document.body) { first.focus(); }
   }
 

@@ -2,7 +2,8 @@
 
 Every browser test lives in this package and is marked `browser`. The `page` fixture fails the
 test when the page raised a Content-Security-Policy violation, opened a dialog (every XSS payload
-in tests/xss_payloads.py calls alert), threw an uncaught error or requested another origin.
+in tests/xss_payloads.py calls alert), threw an uncaught error, logged any other error to the
+console (htmx reports its own failures there) or requested another origin.
 
 Playwright's sync API keeps an asyncio event loop running in the main thread while it is started,
 so Django's guard against calling the ORM from async code would refuse every query the test makes
@@ -50,9 +51,14 @@ _LOCAL_ORIGINS = {"localhost", "127.0.0.1"}
 
 @dataclass
 class PageProblems:
-    """What went wrong in the page; a test expecting CSP violations sets `expect_csp_violations`."""
+    """What went wrong in the page; a test expecting CSP violations sets `expect_csp_violations`.
+
+    Such a test serves a page built to misbehave, so the console errors that come with refusing
+    it (htmx's invalidPath and evalDisallowedError, a blocked resource's 404) are expected too.
+    """
 
     csp_violations: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
     dialogs: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
     external_requests: list[str] = field(default_factory=list)
@@ -64,6 +70,7 @@ class PageProblems:
         failures += [f"request to another origin: {url}" for url in self.external_requests]
         if not self.expect_csp_violations:
             failures += [f"CSP violation: {text}" for text in self.csp_violations]
+            failures += [f"console error: {text}" for text in self.console_errors]
         return failures
 
 
@@ -108,8 +115,12 @@ def page(
     page = context.new_page()
 
     def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error" and "Content Security Policy" in message.text:
+        if message.type != "error":
+            return
+        if "Content Security Policy" in message.text:
             page_problems.csp_violations.append(message.text)
+        else:
+            page_problems.console_errors.append(f"{message.text} ({message.location})")
 
     def on_dialog(dialog: Dialog) -> None:
         page_problems.dialogs.append(f"{dialog.type}: {dialog.message}")
