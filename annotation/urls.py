@@ -21,6 +21,7 @@ from annotation.views.lead_queues import (
 from annotation.views.workspace import (
     annotation_edit,
     item_skip,
+    item_skip_undo,
     item_submit,
     my_annotations,
     queue_work,
@@ -31,6 +32,11 @@ urlpatterns = [
     path("queues/<int:queue_id>/work", queue_work, name="queue-work"),
     path("queues/<int:queue_id>/items/<int:item_id>/submit", item_submit, name="item-submit"),
     path("queues/<int:queue_id>/items/<int:item_id>/skip", item_skip, name="item-skip"),
+    path(
+        "queues/<int:queue_id>/items/<int:item_id>/skip/undo",
+        item_skip_undo,
+        name="item-skip-undo",
+    ),
     path("queues/<int:queue_id>/mine", my_annotations, name="my-annotations"),
     path("annotations/<int:annotation_id>/edit", annotation_edit, name="annotation-edit"),
     path("lead/queues/<int:queue_id>/agreement", agreement_page, name="lead-agreement"),

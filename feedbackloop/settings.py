@@ -229,6 +229,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Every queue a task is routed to (CELERY_TASK_ROUTES below), declared so that a worker started
+# without -Q consumes them all; `-Q` narrows a worker to some of them. Without this list a bare
+# worker takes only `default`, and fills, checks and exports would wait forever.
+CELERY_TASK_QUEUES = {
+    name: {"exchange": name, "exchange_type": "direct", "routing_key": name}
+    for name in ("default", "checks", "evaluators", "heavy", "alerts")
+}
 CELERY_TIMEZONE = TIME_ZONE
 
 LOGGING = {

@@ -13,9 +13,9 @@ from annotation.api.errors import ApiError
 from annotation.api.ingestion import ErrorEnvelopeSerializer
 from annotation.api.review import ReviewAPIView
 from annotation.models import Interaction
-from annotation.models.review import Adjudication, Annotation, Queue
+from annotation.models.review import Adjudication, Annotation, LeaseState, Queue
 from annotation.services.annotations import annotation_revise, annotation_submit, item_adjudicate
-from annotation.services.leasing import Leased, lease_skip
+from annotation.services.leasing import Leased, lease_skip, skip_undo
 
 
 class ItemInteractionSerializer(serializers.ModelSerializer):
@@ -132,8 +132,16 @@ class AnnotationSerializer(serializers.ModelSerializer):
         return annotation.guideline.version if annotation.guideline else None
 
 
+class ValuesField(serializers.JSONField):
+    """Any parsed JSON, kept as it is: the label schema validates it and names each bad field
+    (`values.rating`), where DRF's check would only say `values` for an out-of-range number."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        return data
+
+
 class AnnotationInSerializer(serializers.Serializer):
-    values = serializers.JSONField(help_text="Field name to value, per the queue's schema.")
+    values = ValuesField(help_text="Field name to value, per the queue's schema.")
     seconds = serializers.FloatField(
         required=False,
         allow_null=True,
@@ -167,7 +175,11 @@ ANNOTATION_EXAMPLE = OpenApiExample(
 )
 _ERRORS = {
     400: OpenApiResponse(ErrorEnvelopeSerializer, description="Values do not match the schema."),
-    403: OpenApiResponse(ErrorEnvelopeSerializer, description="Someone else's lease."),
+    403: OpenApiResponse(
+        ErrorEnvelopeSerializer,
+        description="Someone else's lease, or you are no longer assigned to the queue or a "
+        "member of its project (not_assigned).",
+    ),
     404: OpenApiResponse(ErrorEnvelopeSerializer, description="No such item of yours."),
     409: OpenApiResponse(
         ErrorEnvelopeSerializer,
@@ -195,19 +207,55 @@ class ItemAnnotationsView(ReviewAPIView):
         return Response(annotation_body(annotation), status=status.HTTP_201_CREATED)
 
 
+class SkipOutSerializer(serializers.Serializer):
+    item = serializers.IntegerField()
+    state = serializers.CharField(help_text="The item's state after the skip or its undo.")
+
+
+class SkipUndoneSerializer(SkipOutSerializer):
+    lease = LeaseSerializer(
+        allow_null=True,
+        help_text="Your new lease on the item; null when every free slot is leased (it is "
+        "offered to you again once one frees).",
+    )
+
+
 class ItemSkipView(ReviewAPIView):
     @extend_schema(
         operation_id="items_skip",
-        summary="Skip a leased item; it is not offered to you again",
+        summary="Skip a leased item; it is not offered to you again unless you undo the skip",
+        description="An item nobody left can bring to its overlap is settled on the annotations "
+        "it has (done, or needs_adjudication below the queue's min_annotations_to_settle); it "
+        "is `skipped` only when it has none.",
         request=None,
-        responses={
-            200: OpenApiResponse(description='{"item": id, "state": "open"}'),
-            **_ERRORS,
-        },
+        responses={200: SkipOutSerializer, **_ERRORS},
     )
     def post(self, request: Request, item_id: int) -> Response:
         item = lease_skip(item_id=item_id, annotator=request.user)  # type: ignore[arg-type]
         return Response({"item": item.pk, "state": item.state})
+
+    @extend_schema(
+        operation_id="items_skip_undo",
+        summary="Undo your skip while the item is open; it is leased to you again",
+        description="Allowed while the item is open, in progress or skipped (never settled). "
+        "With a free slot you get a new lease on it, and a lease you hold on another item of "
+        "the queue is handed back; otherwise `lease` is null and the item is offered to you "
+        "again once a slot frees.",
+        request=None,
+        responses={200: SkipUndoneSerializer, **_ERRORS},
+    )
+    def delete(self, request: Request, item_id: int) -> Response:
+        undone = skip_undo(item_id=item_id, annotator=request.user)  # type: ignore[arg-type]
+        lease = undone.lease
+        return Response(
+            {
+                "item": undone.item.pk,
+                "state": undone.item.state,
+                "lease": {"leased_at": lease.leased_at, "expires_at": lease.expires_at}
+                if lease.state == LeaseState.ACTIVE
+                else None,
+            }
+        )
 
 
 class AnnotationDetailView(ReviewAPIView):

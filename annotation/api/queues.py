@@ -101,6 +101,7 @@ class QueueSerializer(serializers.ModelSerializer):
             "priority",
             "schema",
             "overlap",
+            "min_annotations_to_settle",
             "capacity",
             "lease_minutes",
             "annotators",
@@ -133,6 +134,14 @@ class QueueInSerializer(serializers.Serializer):
     priority = serializers.ListField(child=serializers.CharField(), required=False)
     schema = serializers.JSONField(required=False)
     overlap = serializers.IntegerField(min_value=1, max_value=MAX_OVERLAP, required=False)
+    min_annotations_to_settle = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_OVERLAP,
+        allow_null=True,
+        required=False,
+        help_text="An item that can no longer reach its overlap is settled on this many "
+        "annotations (1 to the overlap); fewer go to adjudication. Null: the overlap.",
+    )
     capacity = serializers.IntegerField(min_value=1, max_value=10_000_000, required=False)
     lease_minutes = serializers.IntegerField(min_value=1, max_value=24 * 60, required=False)
     annotators = serializers.ListField(

@@ -118,6 +118,7 @@ class QueueEditor:
             "state": data["state"],
             "guideline": self.form.guideline_value(),
             "overlap": data["overlap"],
+            "min_annotations_to_settle": data["min_annotations_to_settle"],
             "capacity": data["capacity"],
             "lease_minutes": data["lease_minutes"],
             "fill_every_minutes": data["fill_every_minutes"],

@@ -96,6 +96,7 @@ def queue_initial(queue: Queue) -> dict[str, Any]:
         "annotators": [user.username for user in queue.annotators.all()],
         "guideline": str(queue.guideline.version) if queue.guideline else LATEST,
         "overlap": queue.overlap,
+        "min_annotations_to_settle": queue.min_annotations_to_settle,
         "capacity": queue.capacity,
         "lease_minutes": queue.lease_minutes,
         "fill_every_minutes": queue.fill_every_minutes,
@@ -132,6 +133,13 @@ class QueueForm(forms.Form):
     annotators = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
     guideline = forms.ChoiceField(label="Guideline version")
     overlap = forms.IntegerField(help_text=f"Annotations wanted per item, 1-{MAX_OVERLAP}.")
+    min_annotations_to_settle = forms.IntegerField(
+        required=False,
+        label="Settle on at least",
+        help_text="An item that can no longer reach its overlap (annotators skipped it) is "
+        "settled on this many annotations, 1 to the overlap; fewer go to adjudication. Empty: "
+        "the overlap.",
+    )
     capacity = forms.IntegerField(
         help_text="Most unfinished (open or in progress) items the queue holds after a fill."
     )
@@ -225,6 +233,14 @@ class QueueForm(forms.Form):
     def clean_overlap(self) -> int | None:
         return self._whole(
             self.cleaned_data["overlap"], 1, MAX_OVERLAP, "give how many annotators label each item"
+        )
+
+    def clean_min_annotations_to_settle(self) -> int | None:
+        return self._whole(
+            self.cleaned_data["min_annotations_to_settle"],
+            1,
+            MAX_OVERLAP,
+            "give how many annotations settle an item, or leave it empty for the overlap",
         )
 
     def clean_capacity(self) -> int | None:

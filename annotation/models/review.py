@@ -2,18 +2,26 @@
 
 The life of a queue item (`QueueItem.state`):
 
-    open ──lease fills the last free slot──▶ in_progress ──lease expires / skip──▶ open
+    open ──lease fills the last free slot──▶ in_progress ──lease expires / skip / release──▶ open
       │                                          │
       │  (every slot annotated)                  │ (every slot annotated)
       ▼                                          ▼
     done  ◀──adjudication──  needs_adjudication  (annotators disagree on an `agreement` field)
 
-    open / in_progress ──the assigned annotators who have not skipped it are too few──▶ skipped
+    open / in_progress ──it can no longer reach k (too few assigned members left who have not
+    annotated or skipped it): settled on what it has──▶
+        no annotation                          ──▶ skipped
+        fewer than min_annotations_to_settle   ──▶ needs_adjudication (the lead decides)
+        at least min_annotations_to_settle     ──▶ done, or needs_adjudication on disagreement
     skipped ──annotators are assigned to the queue──▶ open
+    skipped / open / in_progress ──its annotator undoes a skip──▶ open / in_progress
 
 An item has `annotations_wanted` (the queue's overlap, k) slots. A slot is free when it is neither
 annotated nor held by an unexpired lease: `annotations_done + leases_active < annotations_wanted`.
 `open` means at least one slot is free; `in_progress` means every slot not yet annotated is leased.
+Annotations are never dropped: only an item without any is `skipped`, and one that arrives on a
+lease held while its item was settled short is kept and the item settled again
+(`annotation.services.item_state`). An annotator holds at most one active lease per queue.
 """
 
 from __future__ import annotations
@@ -94,6 +102,14 @@ class Queue(models.Model):
     )
     lease_minutes = models.PositiveSmallIntegerField(
         default=15, validators=[MinValueValidator(1), MaxValueValidator(24 * 60)]
+    )
+    # Empty means the overlap: an item that cannot reach its overlap goes to adjudication.
+    min_annotations_to_settle = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_OVERLAP)],
+        help_text="Fewest annotations an item that can no longer reach its overlap is settled "
+        "on (1 to the overlap); empty means the overlap.",
     )
     annotators = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="review_queues"
@@ -305,7 +321,13 @@ class Lease(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["item", "annotator"], name="lease_one_per_annotator")
+            models.UniqueConstraint(fields=["item", "annotator"], name="lease_one_per_annotator"),
+            # One item at a time per annotator and queue, even under concurrent `next` calls.
+            models.UniqueConstraint(
+                fields=["queue", "annotator"],
+                condition=models.Q(state="active"),
+                name="lease_one_active_per_queue",
+            ),
         ]
         indexes = [
             models.Index(

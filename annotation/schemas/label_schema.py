@@ -23,6 +23,7 @@ to do instead.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -46,6 +47,8 @@ PAIRWISE_OPTIONS = ("A", "B", "tie")
 MAX_FIELDS = 30
 MAX_OPTIONS = 100
 TEXT_MAX_LENGTH = 1_000_000
+# Likert bounds stay small whole numbers, so every value they admit fits any column and report.
+LIKERT_BOUND = 1_000_000
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
@@ -77,6 +80,29 @@ class FieldError:
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def shown(value: Any, limit: int = 40) -> str:
+    """A short `repr` of a submitted value for an error message; never fails.
+
+    An int of thousands of digits has no repr (Python refuses past 4,300 digits), a float may be
+    nan or inf, and a container may hold either: numbers are described, containers named.
+    """
+    if _is_int(value):
+        if value.bit_length() > 64:
+            digits = int(value.bit_length() * math.log10(2)) + 1
+            return f"a whole number of about {digits:,} digits"
+        return repr(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str):
+        text = repr(value)
+        return text if len(text) <= limit else f"{text[: limit - 1]}…"
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    if isinstance(value, dict):
+        return f"an object of {len(value)} keys"
+    return repr(value) if value is None or isinstance(value, bool) else type(value).__name__
 
 
 def schema_errors(schema: Any, *, taxonomy: Sequence[str]) -> list[str]:
@@ -153,6 +179,8 @@ def _likert_errors(place: str, field: dict[str, Any]) -> list[str]:
     low, high = field.get("min", 1), field.get("max", 5)
     if not _is_int(low) or not _is_int(high):
         return [f"{place}: min and max must be whole numbers, e.g. 1 and 5"]
+    if not (-LIKERT_BOUND <= low <= LIKERT_BOUND and -LIKERT_BOUND <= high <= LIKERT_BOUND):
+        return [f"{place}: min and max must be within ±{LIKERT_BOUND:,}, e.g. 1 and 5"]
     if not low < high or high - low > 10:
         return [f"{place}: min {low} and max {high} must satisfy min < max ≤ min + 10"]
     return []
@@ -275,20 +303,20 @@ def _value_problem(
         return (
             None
             if isinstance(value, str) and value in allowed
-            else f"{value!r} is not allowed; {expect}"
+            else f"{shown(value)} is not allowed; {expect}"
         )
     if spec.type == "multi_choice":
         if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
             return f"must be a list of strings; {expect}"
         unknown = [x for x in value if x not in allowed]
         if unknown:
-            return f"{', '.join(repr(x) for x in unknown)} not allowed; {expect}"
+            return f"{', '.join(shown(x) for x in unknown[:5])} not allowed; {expect}"
         if len(set(value)) != len(value):
             return "lists an option twice; list each once"
         return None
     if spec.type == "likert":
         if not _is_int(value) or not spec.min <= value <= spec.max:
-            return f"{value!r} is not allowed; {expect}"
+            return f"{shown(value)} is not allowed; {expect}"
         return None
     if spec.type in ("correction", "text"):
         if not isinstance(value, str):
@@ -304,15 +332,17 @@ def _value_problem(
     unknown_docs = [key for key in value if key not in document_ids]
     if unknown_docs:
         return (
-            f"{', '.join(repr(x) for x in unknown_docs)} not among the retrieved documents; "
+            f"{', '.join(shown(x) for x in unknown_docs[:5])} not among the retrieved documents; "
             f"use ids from: {', '.join(document_ids)}"
         )
-    bad = [key for key, rating in value.items() if rating not in allowed]
+    bad = [
+        key for key, rating in value.items() if not isinstance(rating, str) or rating not in allowed
+    ]
     if bad:
-        return f"ratings of {', '.join(repr(x) for x in bad)} not allowed; use one of: {', '.join(allowed)}"
+        return f"ratings of {', '.join(shown(x) for x in bad[:5])} not allowed; use one of: {', '.join(allowed)}"
     missing = [doc for doc in document_ids if doc not in value]
     if spec.required and missing:
-        return f"{', '.join(repr(x) for x in missing)} not rated; {expect}"
+        return f"{', '.join(shown(x) for x in missing[:5])} not rated; {expect}"
     return None
 
 

@@ -320,6 +320,13 @@ def queue_definition_errors(queue: Queue) -> dict[str, list[str]]:
         "priority": priority_errors(queue.priority, queue.sources),
         "schema": schema_errors(queue.schema, taxonomy=project.label_names if project else []),
     }
+    settle, overlap = queue.min_annotations_to_settle, queue.overlap
+    if settle is not None and isinstance(overlap, int) and not 1 <= settle <= overlap:
+        found["min_annotations_to_settle"] = [
+            f"min_annotations_to_settle: {settle} is outside 1 to the overlap ({overlap}); give "
+            "how many annotations settle an item that can no longer reach its overlap, or leave "
+            "it empty for the overlap"
+        ]
     guideline = queue.guideline if queue.guideline_id else None
     if guideline is not None and project is not None and guideline.project_id != project.pk:
         found["guideline"] = ["guideline: that guideline belongs to another project"]

@@ -7,12 +7,14 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import OuterRef
 from django.utils import timezone
 from rest_framework import status
 
 from annotation.models import Membership, Role
 from annotation.models.review import (
     REVISABLE_STATES,
+    UNFINISHED_STATES,
     Adjudication,
     Annotation,
     ItemState,
@@ -22,16 +24,19 @@ from annotation.models.review import (
 from annotation.schemas.label_schema import (
     FieldError,
     FieldSpec,
-    disagreements,
     parse_schema,
     values_errors,
 )
 from annotation.selectors.queues import guideline_for_queue
+from annotation.services.item_state import item_state_settle, item_unfinishable
 from annotation.services.leasing import (
+    NotAssigned,
     ReviewError,
     holder_lease,
     item_lock,
     lease_release_expired,
+    released_when_refused,
+    standing_annotations,
 )
 
 MAX_SECONDS = 24 * 3600
@@ -74,25 +79,6 @@ def _seconds(seconds: float | None, fallback: float) -> float:
     return float(seconds)
 
 
-def _settle(item: QueueItem, fields: list[FieldSpec], now: datetime) -> None:
-    """Set the item's state from its slots and, once complete, its annotators' agreement."""
-    if item.annotations_done >= item.annotations_wanted:
-        values = list(item.annotations.values_list("values", flat=True))
-        disputed = disagreements(fields, values)
-        if disputed and not hasattr(item, "adjudication"):
-            item.state = ItemState.NEEDS_ADJUDICATION
-            item.finished_at = None
-        else:
-            item.state = ItemState.DONE
-            item.finished_at = now
-    elif item.state == ItemState.SKIPPED:
-        return
-    elif item.free_slots > 0:
-        item.state = ItemState.OPEN
-    else:
-        item.state = ItemState.IN_PROGRESS
-
-
 def annotation_submit(
     *,
     item_id: int,
@@ -104,17 +90,20 @@ def annotation_submit(
     """Store the lease holder's annotation, fill their slot, and settle the item.
 
     Accepted while the lease is valid, or after it lapsed if a slot is still free; refused
-    (with a specific ReviewError) without a lease, for someone else's, or a second time.
+    (with a specific ReviewError) without a lease, for someone else's, or a second time, and
+    with NotAssigned (403, their leases in the queue released) once the caller left the project
+    or the queue. An item settled short of its overlap while their lease was active takes the
+    annotation and is settled again on what it then has.
     """
     now = now or timezone.now()
-    with transaction.atomic():
+    with released_when_refused(annotator, now), transaction.atomic():
         item = item_lock(item_id)
         lease = holder_lease(item, annotator, now)
         fields = _validate(item, values)
         lease_release_expired(item, lease, now)
         if lease.state == LeaseState.ACTIVE:
             item.leases_active -= 1
-        elif item.free_slots <= 0 or item.state not in (ItemState.OPEN, ItemState.IN_PROGRESS):
+        elif item.free_slots <= 0 or item.state not in UNFINISHED_STATES:
             raise ReviewError(
                 "lease_expired",
                 f"Your lease on item {item.pk} expired at {lease.expires_at.isoformat()} and its "
@@ -133,7 +122,15 @@ def annotation_submit(
         lease.finished_at = now
         lease.save(update_fields=["state", "finished_at"])
         item.annotations_done += 1
-        _settle(item, fields, now)
+        # A submit by an annotator who was left to do it keeps the item as finishable as it
+        # was; only after a skip may it have been out of reach without being settled yet.
+        unfinishable = (
+            item.skips > 0
+            and item.state in UNFINISHED_STATES
+            and item.annotations_done < item.annotations_wanted
+            and item_unfinishable(item)
+        )
+        item_state_settle(item, now, unfinishable=unfinishable, fields=fields)
         item.updated_at = now
         item.save(
             update_fields=[
@@ -155,21 +152,34 @@ def annotation_revise(
     seconds: float | None = None,
     now: datetime | None = None,
 ) -> Annotation:
-    """Replace the author's values while the item is not done; records the current guideline."""
+    """Replace the author's values while the item is not done; records the current guideline.
+
+    Refused with NotAssigned (403) once the author left the project or the queue.
+    """
     now = now or timezone.now()
-    item_id = (
+    found = (
         Annotation.objects.filter(pk=annotation_id, annotator=annotator)
-        .values_list("item_id", flat=True)
+        .annotate(
+            **standing_annotations(
+                annotator_id=annotator.pk,
+                queue_id=OuterRef("item__queue_id"),
+                project_id=OuterRef("item__queue__project_id"),
+            )
+        )
+        .values_list("item_id", "is_member", "is_assigned")
         .first()
     )
-    if item_id is None:
+    if found is None:
         raise ReviewError(
             "not_found",
             f"No annotation {annotation_id} of yours.",
             status_code=status.HTTP_404_NOT_FOUND,
         )
-    with transaction.atomic():
+    item_id, member, assigned = found
+    with released_when_refused(annotator, now), transaction.atomic():
         item = item_lock(item_id)
+        if not (member and assigned):
+            raise NotAssigned(item.queue, member=member)
         if item.state not in REVISABLE_STATES:
             raise ReviewError(
                 "item_settled",
@@ -184,7 +194,7 @@ def annotation_revise(
         if seconds is not None:
             annotation.seconds = _seconds(seconds, 0.0)
         annotation.save()
-        _settle(item, fields, now)
+        item_state_settle(item, now, fields=fields)
         item.updated_at = now
         item.save(update_fields=["state", "finished_at", "updated_at"])
     return annotation

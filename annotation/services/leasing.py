@@ -1,25 +1,31 @@
-"""Leasing queue items to annotators: next, skip, and the return of expired leases.
+"""Leasing queue items to annotators: next, skip and its undo, and the return of leases.
 
 Every change to an item's slots happens under the item's row lock. `lease_next` picks its item
 with `SELECT … FOR UPDATE SKIP LOCKED`, so concurrent annotators each get a different row and
 never wait on one another; an item with overlap k is offered again, under its lock, until k slots
-are annotated or held.
+are annotated or held. The database keeps one active lease per annotator and queue, so concurrent
+calls of one annotator end with one item. Every lease, submit, revise and skip re-reads the
+caller's membership and assignment in the query it already makes; someone removed is refused
+(`NotAssigned`, 403) and their active leases in the queue are handed back.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, Exists, F, OuterRef, Value, When
 from django.utils import timezone
 from rest_framework import status
 
 from annotation.models import Membership
 from annotation.models.review import (
+    UNFINISHED_STATES,
     Guideline,
     ItemState,
     Lease,
@@ -29,6 +35,7 @@ from annotation.models.review import (
     QueueState,
 )
 from annotation.selectors.queues import guideline_for_queue
+from annotation.services.item_state import item_state_settle, item_unfinishable
 
 
 class ReviewError(Exception):
@@ -96,43 +103,159 @@ def leases_expire(*, queue_id: int | None = None, now: datetime | None = None) -
     return sum(per_item.values())
 
 
-def _current_lease(queue: Queue, annotator: User, now: datetime) -> Lease | None:
+class NotAssigned(ReviewError):
+    """The caller left the queue's project or the queue; their active leases there are released."""
+
+    def __init__(self, queue: Queue, *, member: bool) -> None:
+        if member:
+            message = (
+                f"You are not assigned to queue '{queue.name}'; ask a lead of "
+                f"{queue.project.name} to add you."
+            )
+        else:
+            message = (
+                f"You are no longer a member of project {queue.project.name}, so you cannot work "
+                f"on queue '{queue.name}'; ask one of its leads to add you again."
+            )
+        super().__init__("not_assigned", message, status_code=status.HTTP_403_FORBIDDEN)
+        self.queue_id = queue.pk
+
+
+def standing_annotations(
+    *, annotator_id: int, queue_id: int | OuterRef, project_id: int | OuterRef
+) -> dict[str, Exists]:
+    """Two EXISTS for one SELECT: a member of the project (any role, annotator or above) and
+    assigned to the queue. Asked on every lease, submit, revise and skip, so a removed annotator
+    cannot write with a lease or an annotation from before."""
+    return {
+        "is_member": Exists(Membership.objects.filter(project_id=project_id, user_id=annotator_id)),
+        "is_assigned": Exists(
+            Queue.annotators.through.objects.filter(queue_id=queue_id, user_id=annotator_id)
+        ),
+    }
+
+
+def standing_of(queue: Queue, annotator: User) -> tuple[bool, bool]:
+    """(member of the queue's project, assigned to the queue), in one query."""
+    row = (
+        Queue.objects.filter(pk=queue.pk)
+        .annotate(
+            **standing_annotations(
+                annotator_id=annotator.pk, queue_id=queue.pk, project_id=queue.project_id
+            )
+        )
+        .values_list("is_member", "is_assigned")
+        .first()
+    )
+    return (bool(row[0]), bool(row[1])) if row else (False, False)
+
+
+@contextmanager
+def released_when_refused(annotator: User, now: datetime) -> Iterator[None]:
+    """Around a service's transaction: on NotAssigned, release the caller's leases in that queue
+    (after the rollback, in a transaction of their own) so their slots free, then re-raise."""
+    try:
+        yield
+    except NotAssigned as refusal:
+        leases_release(queue_id=refusal.queue_id, annotator_id=annotator.pk, now=now)
+        raise
+
+
+def leases_release(*, queue_id: int, annotator_id: int, now: datetime | None = None) -> int:
+    """Hand back an annotator's active leases in a queue (as expired); returns how many.
+
+    Each item is settled again: without that annotator it may no longer reach its overlap.
+    """
+    now = now or timezone.now()
+    item_ids = sorted(
+        Lease.objects.filter(
+            queue_id=queue_id, annotator_id=annotator_id, state=LeaseState.ACTIVE
+        ).values_list("item_id", flat=True)
+    )
+    released = 0
+    for item_id in item_ids:
+        with transaction.atomic():
+            item = item_lock(item_id)
+            lease = Lease.objects.filter(
+                item_id=item_id, annotator_id=annotator_id, state=LeaseState.ACTIVE
+            ).first()
+            if lease is None:
+                continue
+            _hand_back(item, lease, now)
+            item.save(update_fields=["leases_active", "state", "finished_at", "updated_at"])
+            released += 1
+    return released
+
+
+def leases_release_unassigned(*, queue: Queue, now: datetime | None = None) -> int:
+    """Hand back the active leases in `queue` of everyone no longer assigned to it or no longer a
+    member of its project; returns how many."""
+    staying = queue.annotators.filter(memberships__project_id=queue.project_id).values("pk")
+    holders = (
+        Lease.objects.filter(queue=queue, state=LeaseState.ACTIVE)
+        .exclude(annotator_id__in=staying)
+        .values_list("annotator_id", flat=True)
+        .distinct()
+    )
+    return sum(
+        leases_release(queue_id=queue.pk, annotator_id=holder, now=now) for holder in list(holders)
+    )
+
+
+def _hand_back(item: QueueItem, lease: Lease, now: datetime) -> None:
+    """End an active lease early and settle its item (caller holds the item's lock and saves it)."""
+    lease.state = LeaseState.EXPIRED
+    lease.finished_at = now
+    lease.save(update_fields=["state", "finished_at"])
+    item.leases_active -= 1
+    if item.state in UNFINISHED_STATES:
+        item_state_settle(item, now, unfinishable=item_unfinishable(item))
+    item.updated_at = now
+
+
+def _current_lease(queue: Queue, annotator: User, now: datetime) -> Leased | None:
+    """The caller's unexpired lease in the queue with its item; a lapsed one is expired first,
+    so it never blocks their next lease (one active lease per annotator and queue)."""
     # Almost always None: look up the lease alone, and its item only when there is one.
     lease = (
-        Lease.objects.filter(
-            queue=queue, annotator=annotator, state=LeaseState.ACTIVE, expires_at__gt=now
-        )
+        Lease.objects.filter(queue=queue, annotator=annotator, state=LeaseState.ACTIVE)
         .order_by("expires_at")
         .first()
     )
-    if lease is not None:
-        lease.item = QueueItem.objects.select_related("interaction").get(pk=lease.item_id)
-        lease.guideline = (
-            Guideline.objects.get(pk=lease.guideline_id) if lease.guideline_id else None
-        )
-    return lease
+    if lease is None:
+        return None
+    if lease.expires_at <= now:
+        with transaction.atomic():
+            item = item_lock(lease.item_id)
+            lease = Lease.objects.get(pk=lease.pk)
+            if lease.state == LeaseState.ACTIVE:
+                lease_release_expired(item, lease, now)
+                item.updated_at = now
+                item.save(update_fields=["leases_active", "state", "updated_at"])
+        return None
+    lease.item = QueueItem.objects.select_related("interaction").get(pk=lease.item_id)
+    lease.guideline = Guideline.objects.get(pk=lease.guideline_id) if lease.guideline_id else None
+    return Leased(item=lease.item, lease=lease, guideline=lease.guideline)
 
 
 def lease_next(*, queue: Queue, annotator: User, now: datetime | None = None) -> Leased | None:
     """Lease the caller the best item they have not worked on; None when nothing is left.
 
     An annotator holding an unexpired lease in the queue gets that item again (a reloaded page
-    does not take a second slot).
+    does not take a second slot). The database holds one active lease per annotator and queue
+    (`lease_one_active_per_queue`), so two concurrent calls of one annotator get the same item.
     """
     now = now or timezone.now()
-    if not queue.annotators.filter(pk=annotator.pk).exists():
-        if not Membership.objects.filter(project_id=queue.project_id, user=annotator).exists():
+    member, assigned = standing_of(queue, annotator)
+    if not (member and assigned):
+        leases_release(queue_id=queue.pk, annotator_id=annotator.pk, now=now)
+        if not member:
             raise ReviewError(
                 "not_found",
                 f"Queue {queue.pk} not found, or not visible to you.",
                 status_code=status.HTTP_404_NOT_FOUND,
             )
-        raise ReviewError(
-            "not_assigned",
-            f"You are not assigned to queue '{queue.name}'; ask a lead of "
-            f"{queue.project.name} to add you.",
-            status_code=status.HTTP_403_FORBIDDEN,
-        )
+        raise NotAssigned(queue, member=True)
     if queue.state != QueueState.ACTIVE:
         raise ReviewError(
             f"queue_{queue.state}",
@@ -140,9 +263,26 @@ def lease_next(*, queue: Queue, annotator: User, now: datetime | None = None) ->
         )
     held = _current_lease(queue, annotator, now)
     if held is not None:
-        return Leased(item=held.item, lease=held, guideline=held.guideline)
+        return held
     leases_expire(queue_id=queue.pk, now=now)
     guideline = guideline_for_queue(queue)
+    for _attempt in range(3):
+        try:
+            return _lease_new(queue, annotator, guideline, now)
+        except IntegrityError:
+            # A concurrent call of the same annotator leased first; its lease is the answer.
+            held = _current_lease(queue, annotator, now)
+            if held is not None:
+                return held
+    raise ReviewError(
+        "lease_conflict",
+        f"Another request of yours is leasing from queue '{queue.name}'; call next again.",
+    )
+
+
+def _lease_new(
+    queue: Queue, annotator: User, guideline: Guideline | None, now: datetime
+) -> Leased | None:
     with transaction.atomic():
         # Expired leases do not count: an annotator whose lease lapsed may take the item again.
         worked_on = Lease.objects.filter(item=OuterRef("pk"), annotator=annotator).exclude(
@@ -167,7 +307,8 @@ def lease_next(*, queue: Queue, annotator: User, now: datetime | None = None) ->
             expires_at=now + timedelta(minutes=queue.lease_minutes),
         )
         # Under the item's lock the caller can only have an expired row for it (others are
-        # excluded above), which is renewed: one statement either way.
+        # excluded above), which is renewed: one statement either way. A second active lease of
+        # the caller in this queue violates lease_one_active_per_queue (IntegrityError).
         Lease.objects.bulk_create(
             [lease],
             update_conflicts=True,
@@ -219,16 +360,36 @@ def lease_release_expired(item: QueueItem, lease: Lease, now: datetime) -> None:
             item.state = ItemState.OPEN
 
 
+def _lease_with_standing(item: QueueItem, annotator: User) -> Lease | None:
+    """The caller's lease row on the item, if any, with `is_member` and `is_assigned` (one query).
+
+    Without a lease row, a non-member gets a 404 and a member not assigned a 403 here.
+    """
+    standing = standing_annotations(
+        annotator_id=annotator.pk, queue_id=item.queue_id, project_id=item.queue.project_id
+    )
+    lease = Lease.objects.filter(item=item, annotator=annotator).annotate(**standing).first()
+    if lease is None:
+        member, assigned = standing_of(item.queue, annotator)
+        if not member:
+            raise ReviewError(
+                "not_found", f"No queue item {item.pk}.", status_code=status.HTTP_404_NOT_FOUND
+            )
+        if not assigned:
+            raise NotAssigned(item.queue, member=True)
+        return None
+    if not (lease.is_member and lease.is_assigned):
+        raise NotAssigned(item.queue, member=lease.is_member)
+    return lease
+
+
 def holder_lease(item: QueueItem, annotator: User, now: datetime) -> Lease:
-    """The caller's lease on the item, or the specific reason they have none."""
-    lease = Lease.objects.filter(item=item, annotator=annotator).first()
-    if (
-        lease is None
-        and not Membership.objects.filter(project_id=item.queue.project_id, user=annotator).exists()
-    ):
-        raise ReviewError(
-            "not_found", f"No queue item {item.pk}.", status_code=status.HTTP_404_NOT_FOUND
-        )
+    """The caller's lease on the item, or the specific reason they have none.
+
+    Raises NotAssigned (403) for a caller no longer a member of the project or assigned to the
+    queue, whatever lease they hold; callers wrap their transaction in `released_when_refused`.
+    """
+    lease = _lease_with_standing(item, annotator)
     if lease is None:
         taken = Lease.objects.filter(
             item=item, state=LeaseState.ACTIVE, expires_at__gt=now
@@ -251,14 +412,22 @@ def holder_lease(item: QueueItem, annotator: User, now: datetime) -> Lease:
             f"You already annotated item {item.pk}; change it with PATCH /api/v1/annotations/{{id}}.",
         )
     if lease.state == LeaseState.SKIPPED:
-        raise ReviewError("skipped", f"You skipped item {item.pk}; it is no longer yours.")
+        raise ReviewError(
+            "skipped",
+            f"You skipped item {item.pk}; undo it with DELETE /api/v1/items/{item.pk}/skip while "
+            "the item is open.",
+        )
     return lease
 
 
 def lease_skip(*, item_id: int, annotator: User, now: datetime | None = None) -> QueueItem:
-    """Give up the caller's slot of an item for good; the item may retire as `skipped`."""
+    """Give up the caller's slot of an item; it is not offered to them again unless they undo it.
+
+    An item nobody left can bring to its overlap is settled on the annotations it has
+    (`item_state_settle`): `skipped` only when it has none.
+    """
     now = now or timezone.now()
-    with transaction.atomic():
+    with released_when_refused(annotator, now), transaction.atomic():
         item = item_lock(item_id)
         lease = holder_lease(item, annotator, now)
         if lease.state == LeaseState.ACTIVE:
@@ -267,17 +436,76 @@ def lease_skip(*, item_id: int, annotator: User, now: datetime | None = None) ->
         lease.finished_at = now
         lease.save(update_fields=["state", "finished_at"])
         item.skips += 1
-        if item.state in (ItemState.OPEN, ItemState.IN_PROGRESS):
-            item.state = ItemState.SKIPPED if _unfinishable(item) else ItemState.OPEN
+        if item.state in UNFINISHED_STATES:
+            item_state_settle(item, now, unfinishable=item_unfinishable(item))
         item.updated_at = now
-        item.save(update_fields=["leases_active", "skips", "state", "updated_at"])
+        item.save(update_fields=["leases_active", "skips", "state", "finished_at", "updated_at"])
     return item
 
 
-def _unfinishable(item: QueueItem) -> bool:
-    """Whether too few assigned annotators are left (not done with it, not skipped) to finish it."""
-    out = Lease.objects.filter(
-        item=item, state__in=[LeaseState.SUBMITTED, LeaseState.SKIPPED]
-    ).values("annotator_id")
-    eligible = item.queue.annotators.exclude(pk__in=out).count()
-    return eligible < item.annotations_wanted - item.annotations_done
+def skip_undo(*, item_id: int, annotator: User, now: datetime | None = None) -> Leased:
+    """Take back the caller's skip while the item is not settled.
+
+    With a free slot the item is leased to them again (a lease they hold on another item of the
+    queue is handed back: one item at a time); without one it is offered to them again once a
+    slot frees. The returned lease says which (`state` active or expired).
+    """
+    now = now or timezone.now()
+    with released_when_refused(annotator, now), transaction.atomic():
+        queue_id = QueueItem.objects.filter(pk=item_id).values_list("queue_id", flat=True).first()
+        if queue_id is None:
+            raise ReviewError(
+                "not_found", f"No queue item {item_id}.", status_code=status.HTTP_404_NOT_FOUND
+            )
+        other_id = (
+            Lease.objects.filter(queue_id=queue_id, annotator=annotator, state=LeaseState.ACTIVE)
+            .exclude(item_id=item_id)
+            .values_list("item_id", flat=True)
+            .first()
+        )
+        # Both items locked in id order, as every other service that locks two would.
+        locked = {pk: item_lock(pk) for pk in sorted({item_id, other_id} - {None})}
+        item = locked[item_id]
+        lease = _lease_with_standing(item, annotator)
+        if lease is None or lease.state != LeaseState.SKIPPED:
+            raise ReviewError(
+                "not_skipped", f"You have not skipped item {item.pk}; nothing to undo."
+            )
+        if item.state not in (*UNFINISHED_STATES, ItemState.SKIPPED):
+            raise ReviewError(
+                "item_settled",
+                f"Item {item.pk} is {item.state}; a skip can be undone only while the item is open.",
+            )
+        was_retired = item.state == ItemState.SKIPPED
+        item.state = ItemState.OPEN
+        if item.free_slots > 0:
+            if other_id is not None:
+                other = locked[other_id]
+                other_lease = Lease.objects.get(
+                    item_id=other_id, annotator=annotator, state=LeaseState.ACTIVE
+                )
+                _hand_back(other, other_lease, now)
+                other.save(update_fields=["leases_active", "state", "finished_at", "updated_at"])
+            lease.state = LeaseState.ACTIVE
+            lease.guideline = guideline_for_queue(item.queue)
+            lease.leased_at = now
+            lease.expires_at = now + timedelta(minutes=item.queue.lease_minutes)
+            lease.finished_at = None
+            item.leases_active += 1
+        else:
+            # Every free slot is leased: theirs to take again when one comes back.
+            lease.state = LeaseState.EXPIRED
+            lease.finished_at = now
+        lease.save(update_fields=["state", "guideline", "leased_at", "expires_at", "finished_at"])
+        item.skips -= 1
+        unfinishable = item_unfinishable(item)
+        if unfinishable and was_retired:
+            raise ReviewError(
+                "item_settled",
+                f"Item {item.pk} cannot reach its overlap even with you; it stays skipped.",
+            )
+        item_state_settle(item, now, unfinishable=unfinishable)
+        item.updated_at = now
+        item.save(update_fields=["leases_active", "skips", "state", "finished_at", "updated_at"])
+    guideline = lease.guideline if lease.guideline_id else None
+    return Leased(item=item, lease=lease, guideline=guideline)

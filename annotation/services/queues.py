@@ -25,6 +25,7 @@ from annotation.models.review import (
     QueueItem,
     QueueState,
 )
+from annotation.services.leasing import leases_release_unassigned
 from annotation.services.sampling import queue_sample_insert
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ EDITABLE_FIELDS = (
     "filters",
     "priority",
     "overlap",
+    "min_annotations_to_settle",
     "capacity",
     "lease_minutes",
     "state",
@@ -147,6 +149,8 @@ def queue_assign(*, queue: Queue, annotators: Iterable[User]) -> None:
     annotators = list(annotators)
     _check_annotators(queue.project, annotators)
     queue.annotators.set(annotators)
+    # Whoever was taken off the queue hands back the item they hold, so its slot frees now.
+    leases_release_unassigned(queue=queue)
     QueueItem.objects.filter(queue=queue, state=ItemState.SKIPPED).update(
         state=Case(
             When(

@@ -6,6 +6,7 @@ and the API refuse exactly the same things.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,7 @@ from django.http import QueryDict
 from annotation.schemas.label_schema import FieldSpec
 
 MAX_FORM_TEXT = 1_000_000
+_WHOLE = re.compile(r"-?[0-9]{1,18}")
 
 
 def relevance_key(field_name: str, document_id: str) -> str:
@@ -34,7 +36,9 @@ def values_from_post(
         elif spec.type == "likert":
             raw = post.get(spec.name, "").strip()
             if raw:
-                values[spec.name] = int(raw) if raw.lstrip("-").isdigit() else raw
+                # Only short ASCII numbers become ints; anything else (5,000 digits, "²") stays
+                # text, which the schema refuses by name.
+                values[spec.name] = int(raw) if _WHOLE.fullmatch(raw) else raw
         elif spec.type == "relevance":
             ratings = {
                 doc: post[relevance_key(spec.name, doc)]

@@ -6,6 +6,7 @@ works as plain forms without JavaScript.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -15,17 +16,18 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from annotation.models import Annotation, Lease, Queue, QueueItem
+from annotation.models import Annotation, Lease, LeaseState, Queue, QueueItem
 from annotation.rendering import render_markdown
 from annotation.schemas.label_schema import FieldSpec, parse_schema
 from annotation.selectors.queues import guideline_for_queue, queue_access
 from annotation.selectors.workspace import item_view, recent_annotations, revisable
 from annotation.services.annotations import AnnotationInvalid, annotation_revise, annotation_submit
-from annotation.services.leasing import Leased, ReviewError, lease_next, lease_skip
+from annotation.services.leasing import Leased, ReviewError, lease_next, lease_skip, skip_undo
 from annotation.views.annotation_form import seconds_from_post, values_from_post, widgets
 from annotation.views.types import HtmxHttpRequest
 
 TEMPLATE = "annotation/workspace.html"
+_ITEM_ID = re.compile(r"[0-9]{1,18}")
 
 
 def _queue_for(request: HtmxHttpRequest, queue_id: int) -> Queue:
@@ -51,12 +53,16 @@ def _item_context(
     errors: dict[str, str] | None = None,
     notice: str = "",
     problem: str = "",
+    undo_item: int | None = None,
 ) -> dict[str, Any]:
     context: dict[str, Any] = {
         "queue": queue,
         "notice": notice,
         "problem": problem,
         "leased": leased,
+        "undo_skip_url": reverse("item-skip-undo", args=[queue.pk, undo_item])
+        if undo_item is not None
+        else "",
     }
     if leased is None:
         return context
@@ -110,7 +116,12 @@ def _next(request: HtmxHttpRequest, queue: Queue, **extra: Any) -> HttpResponse:
 @login_required
 def queue_work(request: HtmxHttpRequest, queue_id: int) -> HttpResponse:
     """Lease the next item (or the one already held) and show it."""
-    return _next(request, _queue_for(request, queue_id))
+    queue = _queue_for(request, queue_id)
+    # After a skip without JavaScript: ?skipped=<item> offers its undo.
+    skipped = request.GET.get("skipped", "")
+    if _ITEM_ID.fullmatch(skipped):
+        return _next(request, queue, notice="Skipped.", undo_item=int(skipped))
+    return _next(request, queue)
 
 
 def _held(request: HtmxHttpRequest, queue: Queue, item_id: int) -> QueueItem:
@@ -172,8 +183,31 @@ def item_skip(request: HtmxHttpRequest, queue_id: int, item_id: int) -> HttpResp
     except ReviewError as error:
         return _next(request, queue, problem=error.message)
     if not request.htmx:
+        return redirect(f"{reverse('queue-work', args=[queue.pk])}?skipped={item.pk}")
+    return _next(request, queue, notice="Skipped.", undo_item=item.pk)
+
+
+@login_required
+@require_POST
+def item_skip_undo(request: HtmxHttpRequest, queue_id: int, item_id: int) -> HttpResponse:
+    """Take back a skip: the item comes back (the one leased since is handed back)."""
+    queue = _queue_for(request, queue_id)
+    item = _held(request, queue, item_id)
+    user: User = request.user  # type: ignore[assignment]
+    try:
+        undone = skip_undo(item_id=item.pk, annotator=user)
+    except ReviewError as error:
+        return _next(request, queue, problem=error.message)
+    if undone.lease.state != LeaseState.ACTIVE:
+        return _next(
+            request,
+            queue,
+            notice="Skip undone; every free slot of that item is taken, so it comes back to you "
+            "once one frees.",
+        )
+    if not request.htmx:
         return redirect("queue-work", queue_id=queue.pk)
-    return _next(request, queue, notice="Skipped.")
+    return _page(request, queue, _item_context(queue, undone, notice="Skip undone."))
 
 
 @login_required
