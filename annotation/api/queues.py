@@ -26,7 +26,14 @@ from annotation.api.ingestion import ErrorEnvelopeSerializer
 from annotation.api.items import LeasedSerializer, leased_body
 from annotation.api.review import ReviewAPIView, not_found
 from annotation.models import Membership, Project, Role
-from annotation.models.review import MAX_OVERLAP, Guideline, Queue, QueueFill, QueueState
+from annotation.models.review import (
+    MAX_FILL_EVERY_MINUTES,
+    MAX_OVERLAP,
+    Guideline,
+    Queue,
+    QueueFill,
+    QueueState,
+)
 from annotation.selectors.queues import QueueAccess, queue_access, queue_stats, queues_for_user
 from annotation.services.leasing import lease_next
 from annotation.services.queues import queue_create, queue_fill_request, queue_update
@@ -73,6 +80,7 @@ class FillSerializer(serializers.ModelSerializer):
             "by_reason",
             "room",
             "capacity_reached",
+            "strata",
             "error",
             "created_at",
             "started_at",
@@ -155,7 +163,9 @@ class QueueInSerializer(serializers.Serializer):
         help_text="Pin a version; null follows the latest.",
     )
     seed = serializers.IntegerField(min_value=0, max_value=2**62, required=False)
-    fill_every_minutes = serializers.IntegerField(min_value=1, allow_null=True, required=False)
+    fill_every_minutes = serializers.IntegerField(
+        min_value=1, max_value=MAX_FILL_EVERY_MINUTES, allow_null=True, required=False
+    )
 
 
 QUEUE_EXAMPLE = {
@@ -454,9 +464,14 @@ class QueueFillPreviewView(ReviewAPIView):
                 value={
                     "room": 500,
                     "candidates": 1210,
-                    "candidates_by_reason": {"low_rated": 1000, "flagged": 60, "random": 160},
+                    "candidates_by_reason": {"low_rated": 1000, "flagged": 60, "random": 172},
                     "would_add": 500,
-                    "would_add_by_reason": {"low_rated": 480, "flagged": 60, "random": 12},
+                    "would_add_by_reason": {"low_rated": 450, "flagged": 60, "random": 7},
+                    "strata": {
+                        "flagged": {"candidates": 60, "taken": 60},
+                        "low_rated": {"candidates": 990, "taken": 440},
+                        "random": {"candidates": 160, "taken": 0},
+                    },
                 },
             )
         ],
@@ -472,6 +487,7 @@ class QueueFillPreviewView(ReviewAPIView):
                 "candidates_by_reason": preview.candidates_by_reason,
                 "would_add": preview.would_add,
                 "would_add_by_reason": preview.would_add_by_reason,
+                "strata": preview.strata,
             }
         )
 

@@ -16,8 +16,15 @@ from django.core.exceptions import ValidationError
 from django.utils.dateparse import parse_datetime
 
 from annotation.models import Project
-from annotation.models.review import MAX_OVERLAP, Guideline, Queue, QueueState, new_seed
-from annotation.schemas.queue_definition import LIST_FILTERS
+from annotation.models.review import (
+    MAX_FILL_EVERY_MINUTES,
+    MAX_OVERLAP,
+    Guideline,
+    Queue,
+    QueueState,
+    new_seed,
+)
+from annotation.schemas.queue_definition import LIST_FILTERS, MAX_LAST_HOURS
 from annotation.selectors.lead import project_guidelines, project_members, queue_name_taken
 
 MAX_LEASE_MINUTES = 24 * 60
@@ -255,12 +262,18 @@ class QueueForm(forms.Form):
 
     def clean_fill_every_minutes(self) -> int | None:
         return self._whole(
-            self.cleaned_data["fill_every_minutes"], 1, None, "leave it empty to fill on demand"
+            self.cleaned_data["fill_every_minutes"],
+            1,
+            MAX_FILL_EVERY_MINUTES,
+            "at most four weeks; leave it empty to fill on demand",
         )
 
     def clean_last_hours(self) -> int | None:
         return self._whole(
-            self.cleaned_data["last_hours"], 1, None, "leave it empty for no time limit"
+            self.cleaned_data["last_hours"],
+            1,
+            MAX_LAST_HOURS,
+            "at most ten years; leave it empty for no time limit",
         )
 
     def clean_seed(self) -> int | None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from django import forms
 
-from annotation.schemas.queue_definition import NEGATIVE_EVENTS
+from annotation.schemas.queue_definition import MAX_SOURCES, NEGATIVE_EVENTS
 
 SOURCE_LABELS = {
     "low_rated": "Low-rated",
@@ -147,6 +147,12 @@ class SourceForm(forms.Form):
 
 
 class BaseSourceFormSet(forms.BaseFormSet):
+    # The services' own limit: more rows are refused before any is built or validated.
+    default_error_messages = {
+        **forms.BaseFormSet.default_error_messages,
+        "too_many_forms": f"A queue takes at most {MAX_SOURCES} sources (rows); remove some.",
+    }
+
     def sources(self) -> tuple[list[dict[str, Any]], list[int]]:
         """The sources, and for each the index of the row it came from."""
         sources: list[dict[str, Any]] = []
@@ -160,7 +166,13 @@ class BaseSourceFormSet(forms.BaseFormSet):
 
 
 _SourceFormSet = forms.formset_factory(
-    SourceForm, formset=BaseSourceFormSet, extra=0, can_delete=True
+    SourceForm,
+    formset=BaseSourceFormSet,
+    extra=0,
+    can_delete=True,
+    max_num=MAX_SOURCES,
+    absolute_max=MAX_SOURCES,
+    validate_max=True,
 )
 
 

@@ -37,6 +37,8 @@ from annotation.models.interaction import Interaction
 from annotation.models.project import Project
 
 MAX_OVERLAP = 10
+# Four weeks: a longer schedule is a typo, and a huge one overflows the next fill's time.
+MAX_FILL_EVERY_MINUTES = 4 * 7 * 24 * 60
 
 
 def new_seed() -> int:
@@ -120,7 +122,7 @@ class Queue(models.Model):
     fill_every_minutes = models.PositiveIntegerField(
         null=True,
         blank=True,
-        validators=[MinValueValidator(1)],
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_FILL_EVERY_MINUTES)],
         help_text="Fill on this schedule (Celery beat); empty fills only on demand.",
     )
     next_fill_at = models.DateTimeField(null=True, blank=True)
@@ -188,6 +190,8 @@ class QueueFill(models.Model):
     room = models.PositiveIntegerField(
         null=True, blank=True, help_text="Free capacity when the fill ran."
     )
+    # Per stratum (the most important reason that picked a candidate): candidates and taken.
+    strata = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -241,8 +245,15 @@ class QueueItem(models.Model):
     )
     reasons = models.JSONField(default=list, help_text="Names of the sources that picked it.")
     inclusion_probability = models.FloatField(
-        help_text="Probability that the queue's sources pick this interaction: 1 - Π(1 - rate)."
+        help_text="Probability that its fill took this interaction, given the fill's candidates: "
+        "the sources' draws and the capacity's stratum fractions (README, Inclusion probability)."
     )
+    # The sources' part of it, 1 - Π(1 - rate) over the sources whose criteria it meets.
+    source_probability = models.FloatField(default=1.0, db_default=1.0)
+    # The most important reason that picked it (its stratum in the fill) and the share of that
+    # stratum's candidates the fill took (1 when capacity did not cut it).
+    stratum = models.CharField(max_length=63, blank=True, default="", db_default="")
+    stratum_fraction = models.FloatField(default=1.0, db_default=1.0)
     priority = models.IntegerField(default=0)
     state = models.CharField(max_length=24, choices=ItemState.choices, default=ItemState.OPEN)
     annotations_wanted = models.PositiveSmallIntegerField()

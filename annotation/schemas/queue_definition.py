@@ -12,7 +12,8 @@ Sources (each may carry `name`, defaulting to its type and used as the item's re
 | implicit_negative | abandoned, rephrased or regenerated | events (all three) |
 
 Filters: model, model_version, prompt_template, prompt_template_version, experiment, variant
-(a value or a list of values), since / until (ISO 8601), last_hours, metadata ({key: value}).
+(a value or a list of values), since / until (ISO 8601, years 2000 to 2100), last_hours (1 to ten
+years), metadata ({key: value}).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from django.utils.dateparse import parse_datetime
@@ -51,6 +52,11 @@ LIST_FILTERS = (
 )
 FILTER_KEYS = (*LIST_FILTERS, "since", "until", "last_hours", "metadata")
 MAX_SOURCES = 10
+# Ten years back: a longer window is everything, and a huge one overflows the fill's arithmetic.
+MAX_LAST_HOURS = 24 * 366 * 10
+# Times a filter may name; outside, a time is a typo (and year 1 overflows on conversion).
+EARLIEST_FILTER_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_FILTER_TIME = datetime(2100, 1, 1, tzinfo=UTC)
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _META_KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 NEGATIVE_EVENTS = tuple(str(event) for event in NEGATIVE_IMPLICIT_EVENTS)
@@ -235,17 +241,18 @@ def filters_errors(filters: Any) -> list[str]:
                 errors.append(f"filters.{key}: must be a string or a non-empty list of strings")
     for key in ("since", "until"):
         if key in filters:
-            value = filters[key]
-            parsed = parse_datetime(value) if isinstance(value, str) else None
-            if parsed is None or parsed.tzinfo is None:
-                errors.append(
-                    f"filters.{key}: {value!r} is not an ISO 8601 time with a zone; use e.g. "
-                    "2026-11-01T00:00:00Z"
-                )
+            errors.extend(_time_errors(key, filters[key]))
     if "last_hours" in filters:
         value = filters["last_hours"]
-        if not isinstance(value, int) or isinstance(value, bool) or not value >= 1:
-            errors.append("filters.last_hours: must be a whole number of hours, at least 1")
+        if (
+            not isinstance(value, int)
+            or isinstance(value, bool)
+            or not 1 <= value <= MAX_LAST_HOURS
+        ):
+            errors.append(
+                f"filters.last_hours: must be a whole number of hours from 1 to {MAX_LAST_HOURS} "
+                "(ten years); leave it out for no limit"
+            )
     if "metadata" in filters:
         metadata = filters["metadata"]
         if not isinstance(metadata, dict) or not metadata:
@@ -261,6 +268,24 @@ def filters_errors(filters: Any) -> list[str]:
                 if not isinstance(value, str | int | float | bool):
                     errors.append(f"filters.metadata.{key}: must be a string, number or true/false")
     return errors
+
+
+def _time_errors(key: str, value: Any) -> list[str]:
+    try:
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+    except ValueError:  # the right shape but no such day or time, e.g. 2026-02-30
+        return [
+            f"filters.{key}: {value!r} is not a date and time that exists; use e.g. "
+            "2026-11-01T00:00:00Z"
+        ]
+    if parsed is None or parsed.tzinfo is None:
+        return [
+            f"filters.{key}: {value!r} is not an ISO 8601 time with a zone; use e.g. "
+            "2026-11-01T00:00:00Z"
+        ]
+    if not EARLIEST_FILTER_TIME <= parsed <= LATEST_FILTER_TIME:
+        return [f"filters.{key}: {value!r} is outside the years 2000 to 2100"]
+    return []
 
 
 def parse_filters(filters: dict[str, Any]) -> Filters:

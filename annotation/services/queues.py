@@ -200,6 +200,7 @@ def queue_fill_run(*, fill_id: int) -> QueueFill:
             fill.added = outcome.added
             fill.by_reason = outcome.by_reason
             fill.room = outcome.room
+            fill.strata = outcome.strata
             fill.finished_at = timezone.now()
             fill.save()
             return fill

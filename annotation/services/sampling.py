@@ -1,15 +1,25 @@
 """Filling review queues: one set-based `INSERT … SELECT` over the queue's sources.
 
-For each source a criteria set is computed in SQL (low ratings, flags, evaluator scores, implicit
-events; the random source has none: everything the filters let through meets it). An interaction
-is picked by source i when it meets the criteria and its deterministic draw u_i < rate_i, where
+Two stages, both deterministic hash draws (no Python RNG), both in the one statement:
 
-    u_i = hash(request_id || ':' || seed || ':' || source name) mapped to [0, 1).
+1. Sources. An interaction meeting source i's criteria is picked by it when
+   u_i = hash(request_id || ':' || seed || ':' || source name) < rate_i. The draws depend only on
+   (seed, source, interaction), so refills never re-draw, and two sources' draws are independent.
+2. Capacity. The picked candidates not yet queued are stratified by their most important picking
+   reason (the queue's `priority`, then the order of `sources`). Whole strata are taken in that
+   order while room lasts; the stratum where room runs out is subsampled: its candidates with the
+   smallest v = hash(interaction id || ':' || seed || ':fill-' || fill id) are taken, a simple
+   random sample drawn afresh by each fill. Stratum k's fraction in the fill is f_k = taken_k / N_k.
 
-The draw depends only on (seed, source, interaction), so refilling never re-draws, and the draws of
-two sources are independent, which makes the probability that the union picks an interaction
+An item's inclusion probability is the chance that the fill took it given the fill's candidates:
+with S the sources whose criteria it meets, in priority order,
 
-    inclusion_probability = 1 - Π (1 - rate_i) over the sources whose criteria it meets.
+    inclusion_probability = Σ_{k ∈ S} rate_k · Π_{j ∈ S before k} (1 - rate_j) · f_k
+
+(the chance that k is its most important picking source, times k's fraction). With no capacity
+cut every f_k is 1 and this is the sources' part, 1 - Π_{k ∈ S} (1 - rate_k), stored as
+`source_probability`. A stratum the room did not reach has f_k = 0 (an empty one: 1 if room was
+left when its turn came, else 0). See README, "Inclusion probability".
 
 On PostgreSQL the hash is `hashtextextended` (its low 53 bits over 2^53). SQLite, used by the
 demo, has no such function: a deterministic `fl_unit_hash` (BLAKE2b) is registered on the
@@ -29,12 +39,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Count, Min
 from django.utils import timezone
 
 from annotation.models import Check, Feedback, Flag, Interaction
 from annotation.models.checks import EVALUATOR_TYPES
 from annotation.models.review import UNFINISHED_STATES, Queue, QueueItem
 from annotation.schemas.queue_definition import (
+    MAX_LAST_HOURS,
     Filters,
     Source,
     parse_filters,
@@ -70,6 +82,8 @@ class FillOutcome:
     added: int
     by_reason: dict[str, int]
     room: int
+    # {stratum: {"candidates": N, "taken": n}} for the strata the fill took items from.
+    strata: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -79,6 +93,8 @@ class Preview:
     candidates_by_reason: dict[str, int]
     would_add: int
     would_add_by_reason: dict[str, int]
+    # {stratum: {"candidates": N, "taken": n}} in priority order.
+    strata: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 class _Builder:
@@ -92,6 +108,10 @@ class _Builder:
         self.filters = parse_filters(queue.filters or {})
         order = priority_order(queue.priority or [], self.sources)
         self.weights = {name: 2 ** (len(order) - 1 - rank) for rank, name in enumerate(order)}
+        # Stratum k: candidates whose most important picking source is the k-th in this order.
+        self.order = order
+        self.rank = {name: rank for rank, name in enumerate(order)}
+        self.index = {s.name: index for index, s in enumerate(self.sources)}
         self.checks = dict(
             Check.objects.filter(project_id=queue.project_id).values_list("name", "id")
         )
@@ -111,7 +131,13 @@ class _Builder:
 
     def draw(self, column: str, source: Source) -> Sql:
         seed = source.seed if source.seed is not None else self.queue.seed
-        suffix = f":{seed}:{source.name}"
+        return self._hash(column, f":{seed}:{source.name}")
+
+    def fill_draw(self, fill_key: str) -> Sql:
+        """The capacity subsample's draw: by interaction id (no row read), fresh per fill."""
+        return self._hash("CAST(id AS TEXT)", f":{self.queue.seed}:fill-{fill_key}")
+
+    def _hash(self, column: str, suffix: str) -> Sql:
         if self.pg:
             return Sql(
                 f"((hashtextextended({column} || %s, 0) & 9007199254740991)::float8 "
@@ -190,9 +216,10 @@ class _Builder:
         if filters.until:
             parts.append(Sql(f"{alias}.timestamp < %s", [filters.until]))
         if filters.last_hours:
-            parts.append(
-                Sql(f"{alias}.timestamp >= %s", [self.now - timedelta(hours=filters.last_hours)])
-            )
+            # Bounded as validation bounds it, so a value stored before the bound cannot
+            # overflow the subtraction.
+            hours = min(filters.last_hours, MAX_LAST_HOURS)
+            parts.append(Sql(f"{alias}.timestamp >= %s", [self.now - timedelta(hours=hours)]))
         if filters.metadata:
             if self.pg:
                 parts.append(Sql(f"{alias}.metadata @> %s::jsonb", [json.dumps(filters.metadata)]))
@@ -221,8 +248,10 @@ class _Builder:
 
     # -- the query -------------------------------------------------------------------------------
 
-    def scored(self) -> Sql:
-        """CTEs ending in `scored(id, p0…, probability, priority)`: the new candidates."""
+    def scored(self, fill_key: str) -> Sql:
+        """CTEs ending in `scored(id, m0…, p0…, source_probability, priority, st, u)`: the new
+        candidates, with the sources whose criteria each meets (m) and which picked it (p), its
+        stratum `st` (the rank of its most important picking source) and its fill draw `u`."""
         ctes: list[Sql] = []
         tagged: list[str] = []
         picks: list[Sql] = []
@@ -274,15 +303,87 @@ class _Builder:
             f"(CASE WHEN p{i} THEN {self.weights[s.name]} ELSE 0 END)"
             for i, s in enumerate(self.sources)
         )
-        picked_cols = ", ".join(f"p{i}" for i in range(len(self.sources)))
+        columns = ", ".join(
+            [f"m{i}" for i in range(len(self.sources))]
+            + [f"p{i}" for i in range(len(self.sources))]
+        )
         any_pick = " OR ".join(f"p{i}" for i in range(len(self.sources)))
+        stratum = " ".join(
+            f"WHEN p{self.index[name]} THEN {rank}" for rank, name in enumerate(self.order)
+        )
+        fill = self.fill_draw(fill_key)
         ctes.append(
             Sql(
-                f"scored AS (SELECT id, {picked_cols}, 1.0 - {probability} AS probability, "
-                f"{priority} AS priority FROM picked WHERE {any_pick})"
+                f"scored AS (SELECT id, {columns}, 1.0 - {probability} AS source_probability, "
+                f"{priority} AS priority, CASE {stratum} END AS st, {fill.text} AS u "
+                f"FROM picked WHERE {any_pick})",
+                fill.params,
             )
         )
         return Sql("WITH " + ", ".join(c.text for c in ctes), [x for c in ctes for x in c.params])
+
+    def chosen(self, room: int, fill_key: str) -> Sql:
+        """CTEs ending in `chosen(id, p0…, st, priority, source_probability, fraction,
+        probability)`: what a fill with `room` free places takes, stratum by stratum.
+
+        Also defines `quota(st, n, k)` (candidates and places per stratum) and `ranked` (the
+        candidates with their place `pos` in their stratum's draw order) for the preview.
+        """
+        scored = self.scored(fill_key)
+        room = int(room)
+        ctes = [
+            "sized AS (SELECT st, COUNT(*) AS n FROM scored GROUP BY st)",
+            # Whole strata in order while room lasts; the stratum where it runs out gets the rest.
+            f"quota AS (SELECT st, n, CASE WHEN {room} - before >= n THEN n "
+            f"WHEN {room} - before > 0 THEN {room} - before ELSE 0 END AS k FROM "
+            "(SELECT st, n, SUM(n) OVER (ORDER BY st ROWS UNBOUNDED PRECEDING) - n AS before "
+            "FROM sized) z)",
+        ]
+        # Each stratum's fraction, as one row. A stratum with no candidates in this fill would
+        # have been taken whole if room was left when its turn came.
+        fractions = ", ".join(
+            f"COALESCE(MAX(CASE WHEN st = {rank} THEN CAST(k AS DOUBLE PRECISION) / n END), "
+            f"CASE WHEN {room} - COALESCE(SUM(CASE WHEN st < {rank} THEN n ELSE 0 END), 0) > 0 "
+            f"THEN 1.0 ELSE 0.0 END) AS f{rank}"
+            for rank in range(len(self.order))
+        )
+        # Materialised: one row, not re-aggregated for every candidate.
+        ctes.append(f"frac AS MATERIALIZED (SELECT {fractions} FROM quota)")
+        ctes.append(
+            "ranked AS (SELECT scored.*, ROW_NUMBER() OVER (PARTITION BY st ORDER BY u, id) "
+            "AS pos FROM scored)"
+        )
+        picked = ", ".join(f"r.p{i}" for i in range(len(self.sources)))
+        ctes.append(
+            f"chosen AS (SELECT r.id, {picked}, r.st, r.priority, r.source_probability, "
+            f"CAST(q.k AS DOUBLE PRECISION) / q.n AS fraction, {self._probability()} AS probability "
+            "FROM ranked r JOIN quota q ON q.st = r.st CROSS JOIN frac fr WHERE r.pos <= q.k)"
+        )
+        return Sql(scored.text + ", " + ", ".join(ctes), scored.params)
+
+    def _probability(self) -> str:
+        """Σ_k rate_k · Π_{j before k} (1 - rate_j) · f_k over the sources whose criteria the
+        candidate meets: the chance that k is its stratum, times k's fraction in the fill."""
+        terms = []
+        for rank, name in enumerate(self.order):
+            source = self.sources[self.index[name]]
+            factors = [f"{source.rate!r}", f"fr.f{rank}"]
+            for before in self.order[:rank]:
+                other = self.sources[self.index[before]]
+                if other.rate < 1:
+                    factors.append(
+                        f"(CASE WHEN r.m{self.index[before]} THEN {1.0 - other.rate!r} ELSE 1.0 END)"
+                    )
+                else:
+                    factors.append(f"(CASE WHEN r.m{self.index[before]} THEN 0.0 ELSE 1.0 END)")
+            terms.append(
+                f"(CASE WHEN r.m{self.index[name]} THEN {' * '.join(factors)} ELSE 0.0 END)"
+            )
+        return "(" + " + ".join(terms) + ")"
+
+    def stratum_name(self, column: str) -> Sql:
+        cases = " ".join(f"WHEN {rank} THEN %s" for rank in range(len(self.order)))
+        return Sql(f"CASE {column} {cases} END", list(self.order))
 
     def _random_picks(self, index: int, source: Source) -> Sql:
         """`c{index}(id)`: the interactions the random source draws.
@@ -369,7 +470,7 @@ def queue_room(queue: Queue) -> int:
 def queue_sample_insert(
     *, queue: Queue, fill_id: int | None, now: datetime | None = None
 ) -> FillOutcome:
-    """Insert the queue's new candidates, best first, up to its free capacity.
+    """Insert the queue's new candidates up to its free capacity, stratum by stratum.
 
     The caller holds the queue's row lock (see `services.queues.queue_fill_run`), so fills of one
     queue never interleave; ON CONFLICT covers an item added by any other path meanwhile.
@@ -379,17 +480,28 @@ def queue_sample_insert(
     if room == 0:
         return FillOutcome(added=0, by_reason={}, room=0)
     builder = _Builder(queue, now=now)
-    scored = builder.scored()
+    chosen = builder.chosen(room, str(fill_id or 0))
     reasons = builder.reasons_json()
+    stratum = builder.stratum_name("st")
     sql = (
-        f"{scored.text} INSERT INTO {builder.item} (queue_id, interaction_id, fill_id, reasons, "
-        "inclusion_probability, priority, state, annotations_wanted, annotations_done, "
-        "leases_active, skips, created_at, updated_at) "
-        f"SELECT %s, id, %s, {reasons.text}, probability, priority, 'open', %s, 0, 0, 0, %s, %s "
-        "FROM scored WHERE 1 = 1 ORDER BY priority DESC, id DESC LIMIT %s "
+        f"{chosen.text} INSERT INTO {builder.item} (queue_id, interaction_id, fill_id, reasons, "
+        "inclusion_probability, source_probability, stratum, stratum_fraction, priority, state, "
+        "annotations_wanted, annotations_done, leases_active, skips, created_at, updated_at) "
+        f"SELECT %s, id, %s, {reasons.text}, probability, source_probability, {stratum.text}, "
+        "fraction, priority, 'open', %s, 0, 0, 0, %s, %s "
+        "FROM chosen WHERE 1 = 1 ORDER BY priority DESC, id DESC "
         "ON CONFLICT (queue_id, interaction_id) DO NOTHING"
     )
-    params = [*scored.params, queue.pk, fill_id, *reasons.params, queue.overlap, now, now, room]
+    params = [
+        *chosen.params,
+        queue.pk,
+        fill_id,
+        *reasons.params,
+        *stratum.params,
+        queue.overlap,
+        now,
+        now,
+    ]
     with connection.cursor() as cursor:
         _without_jit(cursor)
         cursor.execute(sql, params)
@@ -397,7 +509,28 @@ def queue_sample_insert(
     if added < 0:  # SQLite does not count rows inserted by a statement with a CTE.
         added = QueueItem.objects.filter(queue=queue, fill_id=fill_id).count()
     by_reason = reason_counts(QueueItem.objects.filter(fill_id=fill_id)) if fill_id else {}
-    return FillOutcome(added=added, by_reason=by_reason, room=room)
+    strata = fill_strata(fill_id, order=builder.order) if fill_id else {}
+    return FillOutcome(added=added, by_reason=by_reason, room=room, strata=strata)
+
+
+def fill_strata(fill_id: int, *, order: Sequence[str]) -> dict[str, dict[str, int]]:
+    """Candidates and items taken per stratum of a fill, in priority order, read back from its
+    items (N = taken / fraction). Strata the room did not reach took nothing and are left out."""
+    rows = (
+        QueueItem.objects.filter(fill_id=fill_id)
+        .order_by()
+        .values("stratum")
+        .annotate(taken=Count("id"), fraction=Min("stratum_fraction"))
+    )
+    found = {
+        row["stratum"]: {
+            "candidates": round(row["taken"] / row["fraction"]),
+            "taken": row["taken"],
+        }
+        for row in rows
+        if row["fraction"]
+    }
+    return {name: found[name] for name in order if name in found}
 
 
 def reason_counts(items: Any) -> dict[str, int]:
@@ -417,31 +550,41 @@ def reason_counts(items: Any) -> dict[str, int]:
 
 
 def queue_sample_preview(*, queue: Queue, now: datetime | None = None) -> Preview:
-    """What a fill would add now, by reason, without adding anything."""
+    """What a fill would add now, by reason and by stratum, without adding anything.
+
+    Which candidates of a subsampled stratum a fill takes depends on the fill's own draw, so
+    counts by reason inside such a stratum are those of one draw (the preview's).
+    """
     builder = _Builder(queue, now=now)
     room = queue_room(queue)
-    scored = builder.scored()
+    chosen = builder.chosen(room, "preview")
     sums = []
     for index in range(len(builder.sources)):
-        sums.append(f"SUM(CASE WHEN p{index} THEN 1 ELSE 0 END)")
-        sums.append(f"SUM(CASE WHEN p{index} AND pos <= %s THEN 1 ELSE 0 END)")
+        sums.append(f"SUM(CASE WHEN r.p{index} THEN 1 ELSE 0 END)")
+        sums.append(f"SUM(CASE WHEN r.p{index} AND r.pos <= q.k THEN 1 ELSE 0 END)")
     sql = (
-        f"{scored.text}, ranked AS (SELECT scored.*, ROW_NUMBER() OVER "
-        "(ORDER BY priority DESC, id DESC) AS pos FROM scored) "
-        f"SELECT COUNT(*), SUM(CASE WHEN pos <= %s THEN 1 ELSE 0 END), {', '.join(sums)} "
-        "FROM ranked"
+        f"{chosen.text} SELECT r.st, COUNT(*), SUM(CASE WHEN r.pos <= q.k THEN 1 ELSE 0 END), "
+        f"{', '.join(sums)} FROM ranked r JOIN quota q ON q.st = r.st GROUP BY r.st ORDER BY r.st"
     )
-    params = [*scored.params, room, *[room] * len(builder.sources)]
     with transaction.atomic(), connection.cursor() as cursor:
         _without_jit(cursor)
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    values = [int(v or 0) for v in row]
+        cursor.execute(sql, chosen.params)
+        rows = cursor.fetchall()
     names = [s.name for s in builder.sources]
+    candidates_by_reason = dict.fromkeys(names, 0)
+    would_add_by_reason = dict.fromkeys(names, 0)
+    strata: dict[str, dict[str, int]] = {}
+    for row in rows:
+        values = [int(v or 0) for v in row]
+        strata[builder.order[values[0]]] = {"candidates": values[1], "taken": values[2]}
+        for i, name in enumerate(names):
+            candidates_by_reason[name] += values[3 + 2 * i]
+            would_add_by_reason[name] += values[4 + 2 * i]
     return Preview(
         room=room,
-        candidates=values[0],
-        would_add=values[1],
-        candidates_by_reason={n: values[2 + 2 * i] for i, n in enumerate(names)},
-        would_add_by_reason={n: values[3 + 2 * i] for i, n in enumerate(names)},
+        candidates=sum(s["candidates"] for s in strata.values()),
+        would_add=sum(s["taken"] for s in strata.values()),
+        candidates_by_reason=candidates_by_reason,
+        would_add_by_reason=would_add_by_reason,
+        strata=strata,
     )

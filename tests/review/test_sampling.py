@@ -4,11 +4,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from annotation.models import Check, Interaction, Project, Queue, QueueItem
 from annotation.services.queues import queue_fill_now, queue_update
-from annotation.services.sampling import queue_sample_preview
+from annotation.services.sampling import queue_sample_insert, queue_sample_preview
 from tests.conftest import Persona
 from tests.review.conftest import make_queue
 from tests.review.data import flag, implicit, interaction, label, rating
@@ -137,7 +138,7 @@ def test_refilling_adds_only_new_interactions(project: Project, annotator: Perso
     assert set(items_of(queue)) == {"first", "second"}
 
 
-def test_capacity_keeps_the_highest_priority_candidates(
+def test_capacity_takes_whole_strata_in_priority_order_and_draws_the_last(
     project: Project, annotator: Persona, checks: dict[str, Check]
 ) -> None:
     for n in range(5):
@@ -157,18 +158,137 @@ def test_capacity_keeps_the_highest_priority_candidates(
 
     fill = queue_fill_now(queue=queue)
 
-    # flagged and low-rated first, then flagged, then the low-rated received last.
+    # The flagged stratum (its most important reason is flagged) whole, then 2 of the 5 low-rated.
     assert fill.added == 6
     assert fill.room == 6
     assert fill.capacity_reached
-    assert set(items_of(queue)) == {"both", "flag-0", "flag-1", "flag-2", "low-3", "low-4"}
+    assert fill.strata == {
+        "flagged": {"candidates": 4, "taken": 4},
+        "low_rated": {"candidates": 5, "taken": 2},
+    }
+    items = items_of(queue)
+    flagged = {"both", "flag-0", "flag-1", "flag-2"}
+    assert flagged <= set(items)
+    assert set(items) - flagged <= {f"low-{n}" for n in range(5)}
+    for request_id, item in items.items():
+        if request_id in flagged:
+            assert (item.stratum, item.stratum_fraction) == ("flagged", 1.0)
+            assert item.inclusion_probability == 1.0
+        else:
+            assert (item.stratum, item.stratum_fraction) == ("low_rated", pytest.approx(0.4))
+            assert item.inclusion_probability == pytest.approx(0.4)
+        assert item.source_probability == 1.0
     order = list(
         QueueItem.objects.filter(queue=queue)
         .order_by("-priority", "id")
         .values_list("interaction__request_id", flat=True)
     )
+    # Served by priority: flagged and low-rated first, then flagged, then low-rated.
     assert order[0] == "both"
     assert set(order[1:4]) == {"flag-0", "flag-1", "flag-2"}
+
+
+def test_a_capacity_cut_records_the_share_of_the_stratum_taken(
+    project: Project, annotator: Persona, checks: dict[str, Check]
+) -> None:
+    for n in range(40):
+        flag(interaction(project, f"flag-{n}"), checks["pii"])
+    queue = make_queue(project, [annotator], sources=[{"type": "flagged"}], capacity=10)
+
+    fill = queue_fill_now(queue=queue)
+
+    assert fill.added == 10
+    assert fill.strata == {"flagged": {"candidates": 40, "taken": 10}}
+    probabilities = [item.inclusion_probability for item in items_of(queue).values()]
+    assert probabilities == [pytest.approx(0.25)] * 10
+
+
+def test_the_capacity_draw_repeats_for_a_fill_and_differs_between_fills(
+    project: Project, annotator: Persona, checks: dict[str, Check]
+) -> None:
+    for n in range(60):
+        flag(interaction(project, f"flag-{n}"), checks["pii"])
+    queue = make_queue(project, [annotator], sources=[{"type": "flagged"}], capacity=15)
+
+    def taken(fill_id: int) -> frozenset[int]:
+        with transaction.atomic():
+            queue_sample_insert(queue=queue, fill_id=fill_id)
+            ids = frozenset(
+                QueueItem.objects.filter(queue=queue).values_list("interaction_id", flat=True)
+            )
+            transaction.set_rollback(True)
+        return ids
+
+    first, again, other = taken(101), taken(101), taken(102)
+
+    assert len(first) == len(other) == 15
+    assert first == again
+    assert first != other
+
+
+def test_a_refill_draws_afresh_and_records_its_own_fractions(
+    project: Project, annotator: Persona, checks: dict[str, Check]
+) -> None:
+    for n in range(30):
+        flag(interaction(project, f"flag-{n}"), checks["pii"])
+    queue = make_queue(project, [annotator], sources=[{"type": "flagged"}], capacity=10)
+    first = queue_fill_now(queue=queue)
+    QueueItem.objects.filter(queue=queue).update(state="done")
+    for n in range(10):
+        flag(interaction(project, f"new-{n}"), checks["pii"])
+
+    second = queue_fill_now(queue=queue)
+
+    # The 20 left out last time and the 10 new ones are the second fill's candidates.
+    assert first.strata == {"flagged": {"candidates": 30, "taken": 10}}
+    assert second.strata == {"flagged": {"candidates": 30, "taken": 10}}
+    for fill in (first, second):
+        probabilities = QueueItem.objects.filter(fill=fill).values_list(
+            "inclusion_probability", flat=True
+        )
+        assert list(probabilities) == [pytest.approx(1 / 3)] * 10
+    taken_second = set(
+        QueueItem.objects.filter(fill_id=second.pk).values_list(
+            "interaction__request_id", flat=True
+        )
+    )
+    # Leftovers compete with the new ones on a fresh draw (the old one would keep them out).
+    assert taken_second & {f"flag-{n}" for n in range(30)}
+
+
+def test_a_probability_sums_over_the_strata_an_item_could_have_landed_in(
+    project: Project, annotator: Persona
+) -> None:
+    for n in range(400):
+        target = interaction(project, f"i-{n}")
+        if n < 200:
+            rating(target, 0.0)
+    queue = make_queue(
+        project,
+        [annotator],
+        sources=[{"type": "low_rated", "rate": 0.5}, {"type": "random", "rate": 0.3}],
+        capacity=130,
+    )
+
+    fill = queue_fill_now(queue=queue)
+
+    # About 100 low-rated picks fill the first stratum whole; the random stratum (the other
+    # random picks, about 0.5 · 0.3 · 200 + 0.3 · 200 = 90) gets the rest.
+    low, rest = fill.strata["low_rated"], fill.strata["random"]
+    assert low["taken"] == low["candidates"]
+    assert rest["taken"] == 130 - low["taken"] < rest["candidates"]
+    f = rest["taken"] / rest["candidates"]
+    for request_id, item in items_of(queue).items():
+        n = int(request_id.split("-")[1])
+        if n < 200:
+            # low-rated first with 0.5, else random with 0.5 · 0.3.
+            expected = 0.5 * 1.0 + 0.5 * 0.3 * f
+            assert item.source_probability == pytest.approx(1 - 0.5 * 0.7)
+        else:
+            expected = 0.3 * f
+            assert item.source_probability == pytest.approx(0.3)
+        assert item.inclusion_probability == pytest.approx(expected), request_id
+        assert item.stratum_fraction == pytest.approx(1.0 if item.stratum == "low_rated" else f)
 
 
 def test_capacity_counts_only_unfinished_items(project: Project, annotator: Persona) -> None:

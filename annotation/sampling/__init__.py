@@ -1,0 +1,1 @@
+"""Sampling's pure logic: estimates from items sampled with known inclusion probabilities."""
