@@ -99,7 +99,7 @@ def read_body(request: Request) -> bytes:
         return request.body
     except RequestDataTooBig:
         raise ApiError(
-            "body_too_large",
+            "too_large",
             "The body is larger than MAX_REQUEST_BYTES allows; send fewer items per request.",
             status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         ) from None

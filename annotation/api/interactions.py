@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from base64 import urlsafe_b64decode, urlsafe_b64encode
 from datetime import datetime
+from typing import cast
 
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -268,7 +270,8 @@ class InteractionDetailView(APIView):
         name = request.query_params.get("project")
         if name:
             projects = projects.filter(name=name)
-        found = interaction_find(projects=projects, request_id=request_id, annotator=request.user)
+        user = cast("User", request.user)
+        found = interaction_find(projects=projects, request_id=request_id, annotator=user)
         if not found and interaction_exists(projects=projects, request_id=request_id):
             raise ApiError(
                 "not_assigned",

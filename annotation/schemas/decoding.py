@@ -6,6 +6,7 @@ its messages are rewritten here into `{"index", "field", "message"}` rows the AP
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from typing import Any, Generic, Protocol, TypeVar
 import msgspec
 
 from annotation.schemas.ingestion import MAX_BATCH_ITEMS
+from annotation.schemas.safe_json import MAX_JSON_DEPTH, json_problem
 
 T = TypeVar("T")
 
@@ -116,11 +118,43 @@ def _not_utf8() -> BodyError:
     return BodyError("invalid_encoding", "The body is not valid UTF-8; send UTF-8 encoded JSON.")
 
 
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _unreadable_text(body: bytes, exc: Exception) -> BodyError | None:
+    """A clear error for what msgspec refuses with a puzzling one: a lone surrogate escape."""
+    if not _SURROGATE_ESCAPE.search(body):
+        return None
+    try:
+        problem = json_problem(json.loads(body), max_depth=MAX_JSON_DEPTH + 8)
+    except (ValueError, RecursionError):
+        return None
+    if problem is None or problem.code != "invalid_text":
+        return None
+    return BodyError(problem.code, problem.message, problem.details())
+
+
+def _too_deep() -> BodyError:
+    return BodyError(
+        "too_deep",
+        f"The body is nested more than {MAX_JSON_DEPTH} levels deep; flatten `metadata`.",
+        {"max_depth": MAX_JSON_DEPTH},
+    )
+
+
 def decode_rows(
     body: bytes, row_type: type[T], batch_type: type[Batch[T]] | None = None
 ) -> DecodedBatch[T]:
     """Decode one object or `{"items": [...]}` into typed rows, collecting per-row errors."""
-    batch = _decode_rows(body, row_type, batch_type)
+    try:
+        batch = _decode_rows(body, row_type, batch_type)
+    except RecursionError:
+        # msgspec gives up near Python's recursion limit, far past ours.
+        raise _too_deep() from None
+    except msgspec.DecodeError as exc:
+        raise _unreadable_text(body, exc) or BodyError(
+            "malformed_json", f"The body is not valid JSON: {exc}."
+        ) from None
     # JSON can only carry NUL as the escape \u0000, so most bodies skip the walk entirely.
     return _without_nul(batch) if b"\\u0000" in body else batch
 
@@ -159,7 +193,9 @@ def _decode_rows(
             "invalid_body", 'The body must be a JSON object, or {"items": [...]} for a batch.'
         ) from None
     except msgspec.DecodeError as exc:
-        raise BodyError("malformed_json", f"The body is not valid JSON: {exc}.") from None
+        raise _unreadable_text(body, exc) or BodyError(
+            "malformed_json", f"The body is not valid JSON: {exc}."
+        ) from None
 
     if "items" not in top:
         return _decode_single(body, row_type)

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from annotation.schemas.safe_json import MAX_JSON_DEPTH, json_problem
+from annotation.schemas.safe_json import json_problem
 
 MAX_BATCH_ITEMS = 1000
 MAX_TEXT_CHARS = 1_000_000
@@ -46,7 +46,7 @@ def check_metadata_size(metadata: dict[str, Any]) -> None:
             f"metadata is larger than {MAX_METADATA_BYTES // 1024} KB of JSON; keep it small - at `$.metadata`"
         )
     # The rest of a row has a fixed shape; only metadata can nest without bound.
-    problem = json_problem(metadata, max_depth=MAX_JSON_DEPTH - 1, path="metadata")
+    problem = json_problem(metadata, path="metadata", depth=1)
     if problem is not None:
         raise ValueError(f"{problem.message} - at `$.{problem.field}`")
 

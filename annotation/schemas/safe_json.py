@@ -67,14 +67,15 @@ def _too_deep(field: str, max_depth: int) -> JsonProblem:
 
 
 def json_problem(
-    value: Any, *, max_depth: int = MAX_JSON_DEPTH, path: str = ""
+    value: Any, *, max_depth: int = MAX_JSON_DEPTH, path: str = "", depth: int = 0
 ) -> JsonProblem | None:
     """The first problem in a decoded JSON value: nesting past `max_depth`, or unstorable text.
 
     Iterative, so a value nested deeper than Python's recursion limit is measured, not crashed on.
     Keys are checked as well as values; the field is a dotted path (`values.comment`, `items[2]`).
+    `depth` is how deep `value` itself sits (1 for a field of the top-level object).
     """
-    stack: list[tuple[Any, str, int]] = [(value, path, 0)]
+    stack: list[tuple[Any, str, int]] = [(value, path, depth)]
     while stack:
         node, where, depth = stack.pop()
         if isinstance(node, str):

@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Prefetch, Q, QuerySet
 
 from annotation.models import Annotation, Feedback, Flag, Interaction, Project, QueueItem
@@ -15,14 +15,14 @@ FEEDBACK_PAGE_SIZE = 100
 
 
 def interactions_with_feedback(
-    *, annotator: AbstractBaseUser | None = None
+    *, annotator: User | None = None
 ) -> QuerySet[Interaction]:
     """Interactions with flags, queue items and annotations; feedback is read a page at a time.
 
     For an `annotator`, only the queue items of queues they are assigned to and only their own
     annotations: reviews stay independent.
     """
-    items = QueueItem.objects.select_related("queue")
+    items = QueueItem.objects.select_related("queue", "adjudication__lead")
     annotations = Annotation.objects.select_related("annotator", "guideline")
     if annotator is not None:
         items = items.filter(queue__annotators=annotator)
@@ -45,7 +45,7 @@ def interaction_find(
     *,
     projects: QuerySet[Project],
     request_id: str,
-    annotator: AbstractBaseUser | None = None,
+    annotator: User | None = None,
 ) -> list[Interaction]:
     """The interactions with `request_id` in any of `projects` (at most two).
 
