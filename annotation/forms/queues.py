@@ -25,6 +25,7 @@ from annotation.models.review import (
     new_seed,
 )
 from annotation.schemas.queue_definition import LIST_FILTERS, MAX_LAST_HOURS
+from annotation.schemas.safe_json import UnsafeJson, json_loads_safe
 from annotation.selectors.lead import project_guidelines, project_members, queue_name_taken
 
 MAX_LEASE_MINUTES = 24 * 60
@@ -335,7 +336,9 @@ class QueueForm(forms.Form):
                 raise ValidationError(f"line {number}: '{line.strip()}' is not key=value.")
             raw = raw.strip()
             try:
-                value: Any = json.loads(raw)
+                value: Any = json_loads_safe(raw)
+            except UnsafeJson as error:
+                raise ValidationError(f"line {number}: {error}") from None
             except ValueError:
                 value = raw
             if isinstance(value, list | dict) or value is None:
@@ -346,13 +349,17 @@ class QueueForm(forms.Form):
     def clean_schema(self) -> Any:
         text = self.cleaned_data["schema"]
         try:
-            return json.loads(text)
+            return json_loads_safe(text)
+        except UnsafeJson as error:
+            raise ValidationError(str(error)) from None
         except json.JSONDecodeError as error:
             raise ValidationError(
                 f"Not valid JSON: {error.msg} (line {error.lineno}, column {error.colno}). "
                 'A schema looks like {"fields": [{"name": "verdict", "type": "choice", '
                 '"options": ["good", "bad"]}]}.'
             ) from None
+        except ValueError as error:  # NaN or Infinity
+            raise ValidationError(f"Not valid JSON: {error}.") from None
 
     # -- values for the services -------------------------------------------------------------------
 
