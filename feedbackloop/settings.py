@@ -59,11 +59,15 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "csp",
+    "corsheaders",
     "annotation",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Cross-origin calls reach the feedback widget's endpoints only (CORS_URLS_REGEX), from
+    # origins some widget key allows (annotation.apps connects that check).
+    "corsheaders.middleware.CorsMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -272,6 +276,15 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # The LLM judge: any OpenAI-compatible chat-completions endpoint.
+# The embeddable feedback widget: cross-origin requests only to its endpoints, no cookies; the
+# allowed origins are each widget key's own. Requests per minute per key, and per key and address.
+CORS_URLS_REGEX = r"^/api/v1/widget/.*$"
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_METHODS = ("GET", "POST", "OPTIONS")
+CORS_PREFLIGHT_MAX_AGE = 600
+WIDGET_RATE_PER_KEY = env_int("WIDGET_RATE_PER_KEY", 6000, minimum=1)
+WIDGET_RATE_PER_ADDRESS = env_int("WIDGET_RATE_PER_ADDRESS", 60, minimum=1)
+
 JUDGE_BASE_URL = env_url("JUDGE_BASE_URL", schemes=("http", "https"))
 JUDGE_MODEL = env_str("JUDGE_MODEL", "gpt-4o-mini")
 JUDGE_API_KEY = env_str("JUDGE_API_KEY")

@@ -10,7 +10,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from annotation.models import ApiToken, Project, ProjectKey
+from annotation.models import ApiToken, KeyScope, Project, ProjectKey
 from annotation.services.secrets import hash_secret
 
 # Writing last_used_at on every call would turn each ingestion request into an extra UPDATE.
@@ -51,6 +51,10 @@ def _credential(request: Request, scheme: str) -> str | None:
 
 
 class ProjectKeyAuthentication(authentication.BaseAuthentication):
+    """Ingestion keys; a public widget key is refused here (it only writes widget feedback)."""
+
+    scope = KeyScope.INGEST
+
     def authenticate(self, request: Request) -> tuple[ProjectClient, ProjectKey] | None:
         raw = _credential(request, "Bearer")
         if raw is None:
@@ -64,6 +68,12 @@ class ProjectKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed(
                 "Unknown or revoked project key; check the key printed by `createproject`."
             )
+        if key.scope != self.scope:
+            raise exceptions.AuthenticationFailed(
+                "This is a public widget key: it can only send feedback to /api/v1/widget/feedback."
+                if key.scope == KeyScope.FEEDBACK
+                else "This endpoint takes a widget key; ingestion keys stay on your servers."
+            )
         now = timezone.now()
         if key.last_used_at is None or now - key.last_used_at > _LAST_USED_RESOLUTION:
             ProjectKey.objects.filter(pk=key.pk).update(last_used_at=now)
@@ -71,6 +81,15 @@ class ProjectKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="ingestion"'
+
+
+class WidgetKeyAuthentication(ProjectKeyAuthentication):
+    """Public widget keys, for end users' feedback from the key's allowed origins."""
+
+    scope = KeyScope.FEEDBACK
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="widget"'
 
 
 class UserTokenAuthentication(authentication.BaseAuthentication):

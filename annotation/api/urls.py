@@ -14,6 +14,7 @@ from annotation.api.items import (
     ItemSkipView,
 )
 from annotation.api.otlp import OtlpTracesView
+from annotation.api.widget import WidgetConfigView, WidgetFeedbackView
 from annotation.api.queues import (
     QueueDetailView,
     QueueFillDetailView,
@@ -33,6 +34,8 @@ urlpatterns = [
     ),
     path("feedback", FeedbackIngestView.as_view(), name="api-feedback"),
     path("otlp/v1/traces", OtlpTracesView.as_view(), name="api-otlp-traces"),
+    path("widget/config", WidgetConfigView.as_view(), name="api-widget-config"),
+    path("widget/feedback", WidgetFeedbackView.as_view(), name="api-widget-feedback"),
     path("checks", CheckListView.as_view(), name="api-checks"),
     path("checks/<int:check_id>", CheckDetailView.as_view(), name="api-check-detail"),
     path("checks/<int:check_id>/report", CheckReportView.as_view(), name="api-check-report"),

@@ -14,7 +14,14 @@ from annotation.models.feedback import (
     RatingScale,
 )
 from annotation.models.interaction import Interaction
-from annotation.models.project import ApiToken, Membership, Project, ProjectKey, Role
+from annotation.models.project import (
+    ApiToken,
+    KeyScope,
+    Membership,
+    Project,
+    ProjectKey,
+    Role,
+)
 from annotation.models.review import (
     Adjudication,
     Annotation,
@@ -43,6 +50,7 @@ __all__ = [
     "Interaction",
     "Membership",
     "Project",
+    "KeyScope",
     "ProjectKey",
     "RatingScale",
     "Role",

@@ -59,11 +59,21 @@ class Project(models.Model):
         return [entry["name"] for entry in self.taxonomy if entry.get("negative", True)]
 
 
+class KeyScope(models.TextChoices):
+    # Server-side applications: interactions, feedback and OpenTelemetry traces.
+    INGEST = "ingest", "Ingestion"
+    # Public, shipped in web pages: end users' feedback through the widget, from allowed origins.
+    FEEDBACK = "feedback", "Widget feedback only"
+
+
 class ProjectKey(models.Model):
-    """An ingestion key. Only its SHA-256 is stored; the key itself is shown once."""
+    """A project key. Only its SHA-256 is stored; the key itself is shown once."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="keys")
     name = models.CharField(max_length=100, default="default")
+    scope = models.CharField(max_length=16, choices=KeyScope.choices, default=KeyScope.INGEST)
+    # For `feedback` keys: the web origins (scheme://host[:port]) whose pages may use the key.
+    allowed_origins = models.JSONField(default=list, blank=True)
     prefix = models.CharField(max_length=16, unique=True)
     key_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -7,11 +7,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from annotation.models import ApiToken, Membership, Project, ProjectKey, Role
+from annotation.models import ApiToken, KeyScope, Membership, Project, ProjectKey, Role
 from annotation.services.checks import project_setup_checks
 from annotation.services.secrets import (
     PROJECT_KEY_PREFIX,
     USER_TOKEN_PREFIX,
+    WIDGET_KEY_PREFIX,
     hash_secret,
     new_secret,
 )
@@ -25,11 +26,15 @@ class Created:
     secret: str
 
 
-def project_key_create(*, project: Project, name: str = "default") -> Created:
-    """Create an ingestion key for `project`; returns the key once."""
-    raw, prefix = new_secret(PROJECT_KEY_PREFIX)
+def project_key_create(
+    *, project: Project, name: str = "default", scope: KeyScope = KeyScope.INGEST
+) -> Created:
+    """Create a key for `project` (ingestion unless `scope` says otherwise); returns it once."""
+    raw, prefix = new_secret(
+        WIDGET_KEY_PREFIX if scope == KeyScope.FEEDBACK else PROJECT_KEY_PREFIX
+    )
     key = ProjectKey.objects.create(
-        project=project, name=name, prefix=prefix, key_hash=hash_secret(raw)
+        project=project, name=name, prefix=prefix, key_hash=hash_secret(raw), scope=scope
     )
     return Created(obj=key, secret=raw)
 

@@ -13,6 +13,7 @@ import secrets
 from django.conf import settings
 
 PROJECT_KEY_PREFIX = "flk"
+WIDGET_KEY_PREFIX = "flp"  # public: shipped in web pages, writes widget feedback only
 USER_TOKEN_PREFIX = "flt"  # noqa: S105 (a name prefix, not a secret)
 
 
