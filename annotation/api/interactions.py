@@ -44,6 +44,7 @@ from annotation.selectors.interactions import (
     interaction_find,
 )
 from annotation.selectors.projects import projects_for_user
+from annotation.selectors.settled import queue_item_outcome
 
 # Leads and engineers read every interaction of their projects; annotators those in a queue they
 # are assigned to (with their own annotations only); a project key its own project.
@@ -101,6 +102,15 @@ class FlagOutSerializer(serializers.ModelSerializer):
 class QueueItemOutSerializer(serializers.ModelSerializer):
     queue = serializers.CharField(source="queue.name")
     queue_id = serializers.IntegerField()
+    adjudication = serializers.SerializerMethodField(
+        help_text="The lead's values, who and when; null when not adjudicated (or for annotators)."
+    )
+    settled = serializers.SerializerMethodField(
+        help_text="Whether the item has final values: done, and no unadjudicated tie."
+    )
+    final = serializers.SerializerMethodField(
+        help_text="The settled values exports and reports use; null while unsettled."
+    )
 
     class Meta:
         model = QueueItem
@@ -112,7 +122,34 @@ class QueueItemOutSerializer(serializers.ModelSerializer):
             "reasons",
             "inclusion_probability",
             "priority",
+            "adjudication",
+            "settled",
+            "final",
         ]
+
+    def _reviews_visible(self) -> bool:
+        # Annotators read their own annotations only: nothing settled from the others'.
+        return bool(self.context.get("reviews_visible"))
+
+    @extend_schema_field(serializers.DictField(allow_null=True))
+    def get_adjudication(self, item: QueueItem) -> dict[str, object] | None:
+        adjudication = getattr(item, "adjudication", None) if self._reviews_visible() else None
+        if adjudication is None:
+            return None
+        return {
+            "values": adjudication.values,
+            "lead": adjudication.lead.username if adjudication.lead else None,
+            "created_at": adjudication.created_at.isoformat().replace("+00:00", "Z"),
+        }
+
+    def get_settled(self, item: QueueItem) -> bool:
+        outcome = queue_item_outcome(item) if self._reviews_visible() else None
+        return outcome is not None and outcome.settled
+
+    @extend_schema_field(serializers.DictField(allow_null=True))
+    def get_final(self, item: QueueItem) -> dict[str, object] | None:
+        outcome = queue_item_outcome(item) if self._reviews_visible() else None
+        return dict(outcome.values) if outcome is not None and outcome.settled else None
 
 
 class AnnotationOutSerializer(serializers.ModelSerializer):
@@ -240,6 +277,7 @@ class InteractionDetailView(APIView):
         after = feedback_cursor_decode(request.query_params.get("feedback_cursor"))
         projects = self._readable_projects(request)
         found = interaction_find(projects=projects, request_id=request_id)
+        readable = bool(found)
         if not found and not isinstance(request.user, ProjectClient):
             found = self._assigned(request, request_id)
         if not found:
@@ -261,7 +299,7 @@ class InteractionDetailView(APIView):
             query = request.query_params.copy()
             query["feedback_cursor"] = feedback_cursor_encode(page.next_after)
             next_url = f"{request.path}?{query.urlencode()}"
-        context = {"feedback": page, "feedback_next": next_url}
+        context = {"feedback": page, "feedback_next": next_url, "reviews_visible": readable}
         return Response(InteractionOutSerializer(interaction, context=context).data)
 
     def _assigned(self, request: Request, request_id: str) -> list[Interaction]:

@@ -337,6 +337,7 @@ def test_annotations_give_one_row_per_annotation_with_everything_known_about_it(
     assert export.manifest["options"]["dedupe"] is False
 
 
+@pytest.mark.postgresql
 def test_the_streamed_query_and_keyset_pages_write_the_same_bytes(
     reviews: Reviews, project: Project, engineer: Persona
 ) -> None:
@@ -355,3 +356,29 @@ def test_the_streamed_query_and_keyset_pages_write_the_same_bytes(
             f["sha256"] for f in paged.manifest["files"]
         ]
         assert streamed.rows == paged.rows > 0
+
+
+def test_keyset_pages_of_any_size_read_the_same_items(
+    reviews: Reviews, project: Project, engineer: Persona
+) -> None:
+    """The SQLite sibling of the streamed-query test: the path the embedded database takes."""
+    from annotation.schemas.export_request import ExportFilters
+    from annotation.selectors.exports import Columns, ReviewedItems
+
+    for n in range(7):
+        reviews.item(
+            f"q{n}",
+            annotations=[{"verdict": "bad", "correction": f"fix {n}"}, {"verdict": "bad"}],
+            metadata={"response_b": f"b{n}"},
+            guideline=[2, 3],
+        )
+    items = ReviewedItems(project.pk, ExportFilters())
+    for kind in ("sft", "annotations"):
+        columns = Columns.for_kind(kind, split=True, sampled_by=True)
+        whole = list(items.stream(columns, streaming=False))
+        paged = list(items.stream(columns, page_size=2, streaming=False))
+
+        assert paged == whole
+        assert len(whole) == 7
+        assert [len(item.annotations) for item in whole] == [2] * 7
+    assert build(project, engineer, kind="sft").rows == 7
