@@ -47,6 +47,7 @@ class FormatParams(msgspec.Struct, forbid_unknown_fields=True):
     refusal_phrases: Terms | None = None
     truncation: bool = True
     language: Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}(-[A-Za-z]{2})?$")] | None = None
+    # Run on RE2 (linear time); validate_regex also bounds each pattern's length.
     deny_patterns: Annotated[list[str], msgspec.Meta(max_length=100)] = msgspec.field(
         default_factory=list
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,6 +21,7 @@ from annotation.checks.detectors import (
     check_truncated,
     find_pii,
 )
+from annotation.checks.detectors.linear_regex import compile_linear
 from annotation.checks.verdicts import InteractionText, Verdict
 from annotation.models import CheckType
 
@@ -100,7 +100,8 @@ def _blocklisted(
 def _format(
     check_id: int, severity: int, params: FormatParams
 ) -> Callable[[InteractionText], Verdict | None]:
-    deny = [re.compile(pattern) for pattern in params.deny_patterns]
+    # RE2: a lead's pattern costs at most a linear scan of each response.
+    deny = [compile_linear(pattern) for pattern in params.deny_patterns]
 
     def evaluate(item: InteractionText) -> Verdict | None:
         issues: list[FormatIssue] = []

@@ -40,9 +40,15 @@ def test_a_new_project_has_the_rule_checks_on(project: Project) -> None:
         ),
         (
             "format",
-            {"deny_patterns": ["(a+)+"]},
-            "parameters.deny_patterns[0]",
-            "nests quantifiers",
+            {"deny_patterns": ["ok", "(?<=secret )code"]},
+            "parameters.deny_patterns[1]",
+            "lookbehind is not supported",
+        ),
+        (
+            "format",
+            {"json_templates": {"t": {"properties": {"id": {"pattern": r"(\d)\1"}}}}},
+            "parameters.json_templates.t",
+            "$.properties.id.pattern",
         ),
         (
             "format",

@@ -9,15 +9,18 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import jsonschema
 from jsonschema.exceptions import SchemaError, best_match
 from jsonschema.validators import validator_for
+from referencing import Registry
+from referencing.exceptions import Unresolvable
 
 from annotation.checks.detectors import language as lang_detect
+from annotation.checks.detectors.linear_regex import compile_linear, search
 from annotation.checks.detectors.phrases import compile_phrases, find_phrases
 from annotation.checks.detectors.spans import Span
 
@@ -74,7 +77,11 @@ def check_json(response: str, schema: Mapping[str, Any] | None = None) -> list[F
         return [_invalid_json(response, body, offset, exc.pos, exc.msg)]
     if schema is None:
         return []
-    error = best_match(_validator(_schema_key(schema)).iter_errors(data))
+    try:
+        error = best_match(_validator(_schema_key(schema)).iter_errors(data))
+    except Unresolvable as exc:
+        # A schema saved before outside references were refused: say so, never crash the pass.
+        return [FormatIssue("schema_unusable", f"The JSON Schema cannot be used: {exc}.")]
     if error is None:
         return []
     return [
@@ -105,12 +112,59 @@ def _schema_key(schema: Mapping[str, Any]) -> str:
 def _validator(schema_key: str) -> jsonschema.protocols.Validator:
     schema = json.loads(schema_key)
     validate_json_schema(schema)
-    cls = validator_for(schema)
-    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+    cls = _linear_validator(validator_for(schema))
+    # An empty registry: a $ref is never fetched from the network by a worker.
+    return cls(schema, format_checker=cls.FORMAT_CHECKER, registry=Registry())
+
+
+# Keywords whose value is data, not a schema: a "pattern" key inside them is not a regex.
+_DATA_KEYWORDS = frozenset({"const", "enum", "default", "examples", "example"})
+
+
+def _patterns(node: object, path: str) -> Iterator[tuple[str, str]]:
+    """(where, regex) of every `pattern` and `patternProperties` key in a schema."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in _DATA_KEYWORDS:
+                continue
+            where = f"{path}.{key}"
+            if key == "pattern" and isinstance(value, str):
+                yield where, value
+            if key == "patternProperties" and isinstance(value, dict):
+                yield from ((f"{where}[{p!r}]", p) for p in value)
+            yield from _patterns(value, where)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _patterns(value, f"{path}[{index}]")
+
+
+def _refs(node: object, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in _DATA_KEYWORDS:
+                continue
+            if key in ("$ref", "$dynamicRef", "$recursiveRef") and isinstance(value, str):
+                yield f"{path}.{key}", value
+            yield from _refs(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _refs(value, f"{path}[{index}]")
+
+
+def _uses(node: object, keyword: str) -> bool:
+    if isinstance(node, dict):
+        return keyword in node or any(
+            _uses(v, keyword) for k, v in node.items() if k not in _DATA_KEYWORDS
+        )
+    return isinstance(node, list) and any(_uses(v, keyword) for v in node)
 
 
 def validate_json_schema(schema: object) -> None:
-    """Raise ``ValueError`` naming the problem if ``schema`` is not a valid JSON Schema."""
+    """Raise ``ValueError`` naming the problem if ``schema`` is not a valid JSON Schema.
+
+    Its ``pattern`` and ``patternProperties`` regexes must compile on RE2, which validation
+    runs them on.
+    """
     if not isinstance(schema, dict | bool):
         raise ValueError(
             f"A JSON Schema must be an object or a boolean, not {type(schema).__name__}."
@@ -123,6 +177,83 @@ def validate_json_schema(schema: object) -> None:
         validator_for(schema).check_schema(schema)
     except SchemaError as exc:
         raise ValueError(f"Invalid JSON Schema at {exc.json_path}: {exc.message}") from exc
+    for where, pattern in _patterns(schema, "$"):
+        try:
+            compile_linear(pattern)
+        except ValueError as exc:
+            raise ValueError(f"Invalid JSON Schema at {where}: {exc}") from None
+    for where, ref in _refs(schema, "$"):
+        if not ref.startswith("#"):
+            raise ValueError(
+                f"Invalid JSON Schema at {where}: {ref!r} points outside this schema; only "
+                "references within it (starting with #) are followed."
+            )
+    if _uses(schema, "patternProperties") and _uses(schema, "unevaluatedProperties"):
+        # jsonschema evaluates patternProperties for unevaluatedProperties with Python's own
+        # engine, which can backtrack; the two together are refused rather than run on it.
+        raise ValueError(
+            "Invalid JSON Schema: patternProperties cannot be combined with "
+            "unevaluatedProperties here; use additionalProperties instead."
+        )
+
+
+# JSON Schema's regex keywords, on RE2 instead of Python's backtracking engine.
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[Any]:
+    if validator.is_type(instance, "string") and search(pattern, instance) is None:
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def _pattern_properties(
+    validator: Any, properties: dict[str, Any], instance: Any, schema: Any
+) -> Iterator[Any]:
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in properties.items():
+        for key, value in instance.items():
+            if search(pattern, key) is not None:
+                yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+
+def _additional_properties(
+    validator: Any, additional: Any, instance: Any, schema: Any
+) -> Iterator[Any]:
+    if not validator.is_type(instance, "object"):
+        return
+    properties = schema.get("properties", {})
+    patterns = list(schema.get("patternProperties", {}))
+    extras = [
+        key
+        for key in instance
+        if key not in properties and not any(search(p, key) is not None for p in patterns)
+    ]
+    if validator.is_type(additional, "object"):
+        for extra in extras:
+            yield from validator.descend(instance[extra], additional, path=extra)
+    elif not additional and extras:
+        joined = ", ".join(repr(each) for each in sorted(extras))
+        if patterns:
+            verb = "does" if len(extras) == 1 else "do"
+            listed = ", ".join(repr(each) for each in sorted(patterns))
+            yield jsonschema.ValidationError(
+                f"{joined} {verb} not match any of the regexes: {listed}"
+            )
+        else:
+            yield jsonschema.ValidationError(
+                f"Additional properties are not allowed ({joined} "
+                f"{'was' if len(extras) == 1 else 'were'} unexpected)"
+            )
+
+
+@functools.cache
+def _linear_validator(cls: Any) -> Any:
+    return jsonschema.validators.extend(
+        cls,
+        {
+            "pattern": _pattern,
+            "patternProperties": _pattern_properties,
+            "additionalProperties": _additional_properties,
+        },
+    )
 
 
 DEFAULT_REFUSAL_PHRASES: tuple[str, ...] = (
@@ -200,30 +331,17 @@ def check_language(response: str, expected: str) -> list[FormatIssue]:
     ]
 
 
-_NESTED_QUANTIFIER_RE = re.compile(r"\((?:[^()\\]|\\.)*[+*]\)[+*]")
-
-
 def validate_regex(pattern: object) -> None:
     """Raise ``ValueError`` naming the problem if ``pattern`` is unusable as a check regex.
 
-    Besides syntax errors it rejects patterns that match the empty string
-    (they would flag every response) and, heuristically, directly nested
-    quantifiers such as ``(a+)+``, which can backtrack for minutes on one
-    response and stall the check pass.
+    Patterns run on RE2 (``linear_regex``), so none can stall a worker; those RE2 cannot run
+    (backreferences, lookaround), longer than ``MAX_PATTERN_CHARS``, or matching the empty
+    string (they would flag every response) are refused.
     """
     if not isinstance(pattern, str):
         raise ValueError(f"A regular expression must be a string, not {type(pattern).__name__}.")
     if not pattern:
         raise ValueError("The regular expression is empty.")
-    try:
-        compiled = re.compile(pattern)
-    except re.error as exc:
-        where = f" at position {exc.pos}" if exc.pos is not None else ""
-        raise ValueError(f"Invalid regular expression: {exc.msg}{where}.") from exc
-    if compiled.fullmatch(""):
+    compiled = compile_linear(pattern)
+    if compiled.fullmatch("") is not None:
         raise ValueError("The regular expression matches the empty string, so it matches anywhere.")
-    if _NESTED_QUANTIFIER_RE.search(pattern):
-        raise ValueError(
-            "The regular expression nests quantifiers, like (a+)+, which can take "
-            "exponential time on some inputs."
-        )
