@@ -239,6 +239,7 @@ def test_the_preview_adds_nothing(project: Project, lead: Persona, annotator: Pe
         "candidates_by_reason": {"low_rated": 3},
         "would_add": 3,
         "would_add_by_reason": {"low_rated": 3},
+        "strata": {"low_rated": {"candidates": 3, "taken": 3}},
     }
     assert not QueueItem.objects.exists()
     assert annotator.client().get(f"{QUEUES}/{queue_id}/fill/preview").status_code == 404
