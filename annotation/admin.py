@@ -35,7 +35,7 @@ from annotation.models.review import (
     QueueItem,
 )
 from annotation.services.check_config import check_validate
-from annotation.services.guidelines import guideline_publish
+from annotation.services.guidelines import guideline_publish, guideline_text_problem
 from annotation.services.ingestion import feedback_link_check, feedback_update
 from annotation.services.queues import (
     EDITABLE_FIELDS,
@@ -257,11 +257,27 @@ class FlagAdmin(LeadScopedAdmin):
 # -- Review queues ---------------------------------------------------------------------------------
 
 
+class GuidelineAdminForm(forms.ModelForm):
+    """The text is checked by the rule `guideline_publish` applies, as a form error."""
+
+    class Meta:
+        model = Guideline
+        fields = ["project", "text"]
+
+    def clean_text(self) -> str:
+        text = str(self.cleaned_data.get("text") or "")
+        problem = guideline_text_problem(text)
+        if problem:
+            raise forms.ValidationError(problem)
+        return text
+
+
 @admin.register(Guideline)
 class GuidelineAdmin(LeadScopedAdmin):
     list_display = ["project", "version", "created_by", "created_at"]
     list_filter = ["project"]
     lead_can_add = True
+    form = GuidelineAdminForm
 
     def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> Any:
         # A published version is never edited; publish a new one instead.

@@ -11,11 +11,13 @@ through these functions and mark nothing else safe.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import nh3
+from django.core.cache import cache
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from markdown_it import MarkdownIt
@@ -26,6 +28,7 @@ from markdown_it.utils import EnvType, OptionsDict
 
 __all__ = [
     "DiffOp",
+    "guideline_html",
     "highlight_spans",
     "render_markdown",
     "render_plain",
@@ -111,6 +114,34 @@ _MARKDOWN = _build_markdown()
 def render_markdown(text: str) -> SafeString:
     """Markdown (CommonMark, tables, strikethrough) as sanitised HTML; images are shown as text."""
     return mark_safe(_CLEANER.clean(_MARKDOWN.render(text or "")))  # noqa: S308 - sanitised above
+
+
+class _GuidelineVersion(Protocol):
+    pk: Any
+    version: int
+    text: str
+
+
+# Bump when render_markdown's output changes (rules, allow-list), so no page shows HTML cached
+# under the old rules. Versions are immutable, so nothing else ever invalidates an entry.
+_GUIDELINE_RENDERING = 1
+_GUIDELINE_CACHE_SECONDS = 7 * 24 * 3600
+
+
+def guideline_html(guideline: _GuidelineVersion) -> SafeString:
+    """A guideline version rendered by `render_markdown`, from the cache after its first render.
+
+    The key names the guideline's id and version and a digest of its text: a database restored
+    or recreated under the same cache (ids start again at 1) can never be shown another text.
+    """
+    digest = hashlib.sha256(guideline.text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    key = f"guideline-html:{_GUIDELINE_RENDERING}:{guideline.pk}:{guideline.version}:{digest}"
+    cached = cache.get(key)
+    if isinstance(cached, str):
+        return mark_safe(cached)  # noqa: S308 - stored from render_markdown below
+    html = render_markdown(guideline.text)
+    cache.set(key, str(html), _GUIDELINE_CACHE_SECONDS)
+    return html
 
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")

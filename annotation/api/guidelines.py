@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from django.contrib.auth.models import User
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
@@ -16,7 +16,11 @@ from annotation.api.review import ReviewAPIView, not_found
 from annotation.models import Membership, Project, Role
 from annotation.models.review import Guideline
 from annotation.selectors.queues import guidelines_for_project
-from annotation.services.guidelines import MAX_GUIDELINE_CHARS, guideline_publish
+from annotation.services.guidelines import (
+    MAX_GUIDELINE_CHARS,
+    guideline_publish,
+    guideline_text_problem,
+)
 
 
 class GuidelineSerializer(serializers.ModelSerializer):
@@ -30,7 +34,28 @@ class GuidelineSerializer(serializers.ModelSerializer):
 
 class GuidelineInSerializer(serializers.Serializer):
     project = serializers.CharField()
-    text = serializers.CharField(max_length=MAX_GUIDELINE_CHARS, help_text="Markdown.")
+    text = serializers.CharField(
+        max_length=MAX_GUIDELINE_CHARS,
+        help_text=f"Markdown, at most {MAX_GUIDELINE_CHARS:,} characters.",
+        error_messages={
+            "max_length": "the guideline is longer than {max_length} characters; keep it to at "
+            "most that (link long examples instead of pasting them)"
+        },
+    )
+
+    def validate_text(self, value: str) -> str:
+        problem = guideline_text_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return value
+
+
+def _first_problem(errors: dict[str, Any]) -> str:
+    """'field: message' of the first invalid field, for the error's one-line message."""
+    for field, messages in errors.items():
+        message = messages[0] if isinstance(messages, list) and messages else messages
+        return f"{field}: {message}"
+    return 'Send {"project": NAME, "text": MARKDOWN}.'
 
 
 def _member_project(request: Request, name: str | None) -> tuple[Project, str]:
@@ -87,9 +112,7 @@ class GuidelineListView(ReviewAPIView):
         serializer = GuidelineInSerializer(data=request.data)
         if not serializer.is_valid():
             raise ApiError(
-                "invalid_guideline",
-                'Send {"project": NAME, "text": MARKDOWN}.',
-                details=serializer.errors,
+                "invalid_guideline", _first_problem(serializer.errors), details=serializer.errors
             )
         project, role = _member_project(request, serializer.validated_data["project"])
         if role != Role.LEAD:

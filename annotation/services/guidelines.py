@@ -9,18 +9,31 @@ from django.db.models import Max
 from annotation.models import Project
 from annotation.models.review import Guideline
 
-MAX_GUIDELINE_CHARS = 200_000
+# A guideline is read beside every item: 100,000 characters is a long handbook (about 15,000
+# words). Its rendered HTML is cached per version (`annotation.rendering.guideline_html`), so
+# the limit bounds the one render each version costs and the size of every workspace page.
+MAX_GUIDELINE_CHARS = 100_000
+
+
+def guideline_text_problem(text: str) -> str | None:
+    """What is wrong with a guideline's text, or None: the one rule the API, the lead's page and
+    the admin all apply."""
+    if not text.strip():
+        return "the guideline is empty; write its text in markdown"
+    if len(text) > MAX_GUIDELINE_CHARS:
+        return (
+            f"the guideline has {len(text):,} characters; keep it to at most "
+            f"{MAX_GUIDELINE_CHARS:,} (link long examples instead of pasting them)"
+        )
+    return None
 
 
 @transaction.atomic
 def guideline_publish(*, project: Project, text: str, created_by: User | None = None) -> Guideline:
     """Publish the next version of the project's guideline; older versions stay as they were."""
-    if not text.strip():
-        raise ValueError("the guideline is empty; write its text in markdown")
-    if len(text) > MAX_GUIDELINE_CHARS:
-        raise ValueError(
-            f"the guideline has {len(text)} characters; keep it under {MAX_GUIDELINE_CHARS}"
-        )
+    problem = guideline_text_problem(text)
+    if problem:
+        raise ValueError(problem)
     # Serialise publishers of one project so version numbers never collide.
     list(Project.objects.select_for_update().filter(pk=project.pk).values_list("pk", flat=True))
     latest = Guideline.objects.filter(project=project).aggregate(v=Max("version"))["v"] or 0

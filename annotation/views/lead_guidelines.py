@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from annotation.models import Project
 from annotation.models.review import Guideline
-from annotation.rendering import render_markdown, render_word_diff
+from annotation.rendering import guideline_html, render_markdown, render_word_diff
 from annotation.selectors.lead import (
     guideline_next,
     guideline_previous,
@@ -26,7 +26,11 @@ from annotation.selectors.lead import (
     project_guidelines,
     queues_pinned_to,
 )
-from annotation.services.guidelines import MAX_GUIDELINE_CHARS, guideline_publish
+from annotation.services.guidelines import (
+    MAX_GUIDELINE_CHARS,
+    guideline_publish,
+    guideline_text_problem,
+)
 from annotation.views.lead_queues import lead_project
 from annotation.views.types import HtmxHttpRequest
 
@@ -35,6 +39,9 @@ VERSION = "annotation/lead/guideline_version.html"
 
 
 def _preview(text: str, latest: Guideline | None) -> dict[str, Any]:
+    if len(text) > MAX_GUIDELINE_CHARS:
+        # Rendering and diffing a text that cannot be published would be work for nothing.
+        return {"preview_problem": guideline_text_problem(text)}
     return {
         "preview_html": render_markdown(text),
         "preview_diff": render_word_diff(latest.text, text) if latest else None,
@@ -146,7 +153,7 @@ def guideline_version_page(request: HtmxHttpRequest, name: str, version: int) ->
         "guideline": guideline,
         "previous": previous,
         "next": guideline_next(guideline),
-        "html": render_markdown(guideline.text),
+        "html": guideline_html(guideline),
         "diff": render_word_diff(previous.text, guideline.text) if previous else None,
         "pinned": queues_pinned_to(guideline),
     }

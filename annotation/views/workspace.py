@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from annotation.models import Annotation, Lease, LeaseState, Queue, QueueItem
-from annotation.rendering import render_markdown
+from annotation.rendering import guideline_html
 from annotation.schemas.label_schema import FieldSpec, parse_schema
 from annotation.selectors.queues import guideline_for_queue, queue_access
 from annotation.selectors.workspace import item_view, recent_annotations, revisable
@@ -93,7 +93,7 @@ def _page(
         return render(request, f"{TEMPLATE}#item", context, status=status)
     guideline = guideline_for_queue(queue)
     context.update(
-        guideline_html=render_markdown(guideline.text) if guideline else "",
+        guideline_html=guideline_html(guideline) if guideline else "",
         guideline_version=guideline.version if guideline else None,
     )
     return render(request, TEMPLATE, context, status=status)
