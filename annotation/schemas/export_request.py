@@ -407,7 +407,8 @@ def _options(data: Mapping[str, Any], kind: Any, errors: _Errors) -> ExportOptio
         else:
             share = split.get("validation")
             seed = split.get("seed", 0)
-            if _share(share) is None or share in (0, 1):
+            fraction = _share(share)
+            if fraction is None or fraction in (0.0, 1.0):
                 errors.add(
                     "split.validation",
                     f"{_shown(share)} is not a share; give the validation part as a number between "
@@ -419,7 +420,7 @@ def _options(data: Mapping[str, Any], kind: Any, errors: _Errors) -> ExportOptio
                     f"{_shown(seed)} is not a seed; give a whole number from 0 to 2^63",
                 )
             else:
-                values["split"] = Split(float(share), seed)
+                values["split"] = Split(fraction, seed)
     if "system_prompt" in data and data["system_prompt"] is not None:
         prompt = data["system_prompt"]
         if kind not in PROMPT_KINDS:

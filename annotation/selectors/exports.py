@@ -92,11 +92,12 @@ def exports_refusal(user: User | AnonymousUser, project: str | None = None) -> s
     Annotators are refused (README: annotators cannot see exports): the listing would
     otherwise answer an empty list, as if there were none.
     """
-    roles = set(
-        Membership.objects.filter(
-            user_id=user.pk, **({"project__name": project} if project else {})
-        ).values_list("role", flat=True)
-    )
+    if user.pk is None:
+        return None
+    memberships = Membership.objects.filter(user_id=user.pk)
+    if project:
+        memberships = memberships.filter(project__name=project)
+    roles = set(memberships.values_list("role", flat=True))
     if roles and not roles.intersection(EXPORT_ROLES):
         where = project or "your projects"
         return f"Only leads and engineers of {where} may see its exports; you annotate there."

@@ -15,6 +15,7 @@ from annotation.exports.reviewed import (
     settle,
 )
 from annotation.exports.rows import RowError
+from annotation.review.settle import NEGATIVE_VERDICTS as SETTLED_NEGATIVE_VERDICTS
 from annotation.selectors.checks import NEGATIVE_VERDICTS as CHECKS_NEGATIVE_VERDICTS
 from tests.exports.conftest import EXPORT_SCHEMA
 from tests.factories import REVIEW_SCHEMA
@@ -58,14 +59,31 @@ def test_one_annotation_is_final_as_it_is() -> None:
     assert outcome.agreement is None
 
 
-def test_the_majority_verdict_wins_and_ties_go_to_the_first_answer() -> None:
-    assert (
-        settle(ROLES, [{"verdict": "good"}, {"verdict": "bad"}, {"verdict": "bad"}]).values[
-            "verdict"
-        ]
-        == "bad"
+def test_the_majority_verdict_wins_and_a_tie_is_unsettled() -> None:
+    majority = settle(ROLES, [{"verdict": "good"}, {"verdict": "bad"}, {"verdict": "bad"}])
+    tie = settle(ROLES, [{"verdict": "good", "correction": "x"}, {"verdict": "bad"}])
+
+    assert majority.settled and majority.values["verdict"] == "bad"
+    assert tie.settled is False
+    assert tie.unsettled == ("verdict",)
+    assert tie.values == {}
+
+
+def test_a_tie_on_any_agreement_field_is_unsettled_until_a_lead_decides() -> None:
+    roles = schema_roles(
+        {
+            "fields": [
+                {"name": "verdict", "type": "choice", "options": ["good", "bad"]},
+                {"name": "topic", "type": "choice", "options": ["a", "b"], "agreement": True},
+            ]
+        }
     )
-    assert settle(ROLES, [{"verdict": "good"}, {"verdict": "bad"}]).values["verdict"] == "good"
+    answers = [{"verdict": "bad", "topic": "a"}, {"verdict": "bad", "topic": "b"}]
+
+    assert settle(roles, answers).unsettled == ("topic",)
+    decided = settle(roles, answers, {"verdict": "bad"})
+    assert decided.settled and decided.tied == ("topic",)
+    assert settle(roles, answers, {"topic": "b"}).values == {"verdict": "bad", "topic": "b"}
 
 
 def test_other_fields_come_from_the_annotators_who_gave_the_final_verdict() -> None:
@@ -162,7 +180,7 @@ def test_values_of_a_shape_the_schema_no_longer_has_do_not_break_settling() -> N
 
 
 def test_the_negative_verdicts_are_the_checks_reports() -> None:
-    assert NEGATIVE_VERDICTS == CHECKS_NEGATIVE_VERDICTS
+    assert NEGATIVE_VERDICTS == CHECKS_NEGATIVE_VERDICTS == SETTLED_NEGATIVE_VERDICTS
 
 
 def test_the_review_schema_of_the_factories_exports() -> None:
