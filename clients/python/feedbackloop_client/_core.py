@@ -132,6 +132,11 @@ class Core:
         self.buffer: deque[Entry] = deque()
         self.stats = Stats()
         self.closed = False
+        # Counters are updated from callers' and senders' threads alike.
+        self.lock = threading.Lock()
+        # Batches taken but not yet answered, so a flush is released only after all of them.
+        self.idle = threading.Condition()
+        self.in_flight = 0
 
     # -- the caller's side: cheap, never blocks --------------------------------------------
 
@@ -155,10 +160,11 @@ class Core:
     def put(self, kind: str, fields: dict[str, Any]) -> bool:
         if self.closed:
             raise RuntimeError("the client is closed")
-        self.stats.enqueued += 1
-        if len(self.buffer) >= self.max_buffer:
-            self.stats.dropped += 1
-            return False
+        with self.lock:
+            self.stats.enqueued += 1
+            if len(self.buffer) >= self.max_buffer:
+                self.stats.dropped += 1
+                return False
         self.buffer.append((kind, fields))
         return True
 
@@ -183,10 +189,31 @@ class Core:
             kind, fields = entry
             rows[kind].append(fields)
             taken += 1
+        if taken:
+            with self.idle:
+                self.in_flight += 1
         return rows, markers
+
+    def batch_done(self) -> None:
+        with self.idle:
+            self.in_flight -= 1
+            self.idle.notify_all()
+
+    def release(self, markers: list[Marker]) -> None:
+        """Set flush markers once no sender is still sending rows taken before them."""
+        if not markers:
+            return
+        with self.idle:
+            self.idle.wait_for(lambda: self.in_flight == 0)
+        for marker in markers:
+            marker.done.set()
 
     def account(self, kind: str, rows: list[dict[str, Any]], status: int, body: Any) -> None:
         """Record the server's answer to a batch that was not retried."""
+        with self.lock:
+            self._account(kind, rows, status, body)
+
+    def _account(self, kind: str, rows: list[dict[str, Any]], status: int, body: Any) -> None:
         if status in (200, 201, 207) and isinstance(body, dict):
             self.stats.created += int(body.get("created", 0))
             self.stats.duplicates += len(body.get("duplicates", ()))
@@ -231,10 +258,12 @@ class Core:
     ) -> float | None:
         """Seconds to wait before attempt `attempt + 1`, or None when the rows are given up."""
         if attempt >= self.max_retries:
-            self.stats.failed += len(rows)
+            with self.lock:
+                self.stats.failed += len(rows)
             logger.error("feedbackloop: %d rows of %s not sent: %s", len(rows), kind, retry.reason)
             return None
-        self.stats.retries += 1
+        with self.lock:
+            self.stats.retries += 1
         told = retry_after_seconds(retry.retry_after, self.backoff_max)
         if told is not None:
             return told + random.uniform(0, self.backoff_base)

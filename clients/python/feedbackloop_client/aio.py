@@ -117,11 +117,14 @@ class AsyncClient:
         async with self._lock:
             while True:
                 rows, markers = self._core.take()
-                for kind in (INTERACTIONS, FEEDBACK):
-                    if rows[kind]:
-                        await self._send(kind, rows[kind])
-                for marker in markers:
-                    marker.done.set()
+                if rows[INTERACTIONS] or rows[FEEDBACK]:
+                    try:
+                        for kind in (INTERACTIONS, FEEDBACK):
+                            if rows[kind]:
+                                await self._send(kind, rows[kind])
+                    finally:
+                        self._core.batch_done()
+                self._core.release(markers)  # one sender: nothing else is in flight
                 if not rows[INTERACTIONS] and not rows[FEEDBACK] and not markers:
                     return
 

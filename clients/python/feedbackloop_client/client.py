@@ -29,7 +29,7 @@ class Client:
     and return the row's id (a `request_id` / `feedback_id` is generated when left out, so a
     retried batch is stored once). When the buffer is full new rows are dropped and counted in
     `stats.dropped`. Batches go out every `flush_interval` seconds or as soon as `batch_size`
-    rows wait; 429, 5xx and network errors are retried with exponential backoff and full jitter,
+    rows wait, over `senders` connections; 429, 5xx and network errors are retried with exponential backoff and full jitter,
     honouring `Retry-After`. `flush()` waits until everything logged so far was sent; `close()`
     (also run at interpreter exit) flushes and stops the thread.
     """
@@ -46,6 +46,7 @@ class Client:
         backoff_base: float = 0.5,
         backoff_max: float = 30.0,
         timeout: float = 10.0,
+        senders: int = 1,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._core = Core(
@@ -64,8 +65,14 @@ class Client:
         )
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="feedbackloop-sender", daemon=True)
-        self._thread.start()
+        if senders < 1:
+            raise ValueError("senders must be at least 1")
+        self._threads = [
+            threading.Thread(target=self._run, name=f"feedbackloop-sender-{n}", daemon=True)
+            for n in range(senders)
+        ]
+        for thread in self._threads:
+            thread.start()
         # A weak reference, so registering for exit does not keep the client alive.
         self._atexit = _close_at_exit(weakref.ref(self))
         atexit.register(self._atexit)
@@ -90,7 +97,7 @@ class Client:
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until everything logged before this call was sent (or given up); False on timeout."""
-        if not self._thread.is_alive():
+        if not any(thread.is_alive() for thread in self._threads):
             return not self._core.buffer
         marker = Marker()
         self._core.buffer.append(marker)
@@ -105,7 +112,8 @@ class Client:
         self._core.closed = True
         self._stop.set()
         self._wake.set()
-        self._thread.join(timeout)
+        for thread in self._threads:
+            thread.join(timeout)
         self._http.close()
         atexit.unregister(self._atexit)
 
@@ -133,12 +141,15 @@ class Client:
     def _drain(self) -> None:
         while True:
             rows, markers = self._core.take()
-            # Interactions first, so feedback in the same batch finds them.
-            for kind in (INTERACTIONS, FEEDBACK):
-                if rows[kind]:
-                    self._send(kind, rows[kind])
-            for marker in markers:
-                marker.done.set()
+            if rows[INTERACTIONS] or rows[FEEDBACK]:
+                try:
+                    # Interactions first, so feedback in the same batch finds them.
+                    for kind in (INTERACTIONS, FEEDBACK):
+                        if rows[kind]:
+                            self._send(kind, rows[kind])
+                finally:
+                    self._core.batch_done()
+            self._core.release(markers)
             if not rows[INTERACTIONS] and not rows[FEEDBACK] and not markers:
                 return
 
