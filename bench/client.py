@@ -22,6 +22,8 @@ from pathlib import Path
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from feedbackloop_client import Client
+
 from bench._harness import (
     BENCH_DATABASE_URL,
     fresh_database,
@@ -30,7 +32,6 @@ from bench._harness import (
     manage,
 )
 from bench.ingest import post_all
-from feedbackloop_client import Client
 
 
 def percentile(values: list[float], share: float) -> float:
