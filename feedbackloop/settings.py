@@ -256,6 +256,7 @@ LOGGING = {
 SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
     "drf_spectacular.hooks.postprocess_schema_enums",
     "annotation.api.openapi.add_msgspec_components",
+    "annotation.api.openapi.add_error_responses",
 ]
 
 # Latency-sensitive work (checks, alerts) and heavy work (fills, agreement, exports) go to separate

@@ -124,6 +124,7 @@ class CheckListView(APIView):
         responses={
             201: CheckSerializer,
             400: OpenApiResponse(ErrorEnvelopeSerializer, description="Invalid configuration."),
+            403: OpenApiResponse(ErrorEnvelopeSerializer, description="Not a lead of the project."),
         },
     )
     def post(self, request: Request) -> Response:

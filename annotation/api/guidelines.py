@@ -96,6 +96,7 @@ class GuidelineListView(ReviewAPIView):
             201: GuidelineSerializer,
             400: OpenApiResponse(ErrorEnvelopeSerializer),
             403: OpenApiResponse(ErrorEnvelopeSerializer),
+            404: OpenApiResponse(ErrorEnvelopeSerializer, description="Not a project of yours."),
         },
         examples=[
             OpenApiExample(
