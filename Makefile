@@ -15,7 +15,7 @@ TEST_ENV := DATABASE_URL=$(PG_URL) \
 	STATIC_MANIFEST=false DEBUG=false ALLOWED_HOSTS=testserver,127.0.0.1,localhost
 DEMO_ENV := DEBUG=true
 
-.PHONY: demo test lint install bench-ingest clean
+.PHONY: demo test fuzz lint install bench-ingest clean
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
+
+# `make test` fuzzes every API operation as each kind of caller (tests/fuzz, 15 examples each);
+# this is the longer run of the same tests, e.g. `make fuzz FUZZ_EXAMPLES=500`.
+FUZZ_EXAMPLES ?= 200
+fuzz: $(STAMP)
+	$(TEST_ENV) FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/fuzz $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
