@@ -46,18 +46,42 @@ def parse_hh_dialogue(text: str) -> list[Message]:
 
 
 def hh_rlhf_interaction(record: dict[str, Any]) -> InteractionIn:
-    """The dialogue up to the last assistant turn is the prompt; `rejected`'s last turn the response."""
-    rejected = parse_hh_dialogue(record["rejected"])
-    if len(rejected) < 2 or rejected[-1].role != "assistant":
-        raise ValueError("the dialogue does not end with an Assistant turn")
-    digest = hashlib.sha256(record["rejected"].encode()).hexdigest()[:20]
+    """One HH-RLHF preference pair as an interaction with an A/B pair of answers.
+
+    The dialogue up to the last assistant turn is the prompt; the two last assistant turns, the
+    human's `chosen` and `rejected`, become the response (A) and `metadata.response_b` (B), the
+    pair the workspace shows side by side and a preference export turns into chosen/rejected.
+    Which side holds the chosen answer alternates with the pair's digest, so reviewers cannot
+    learn a position; `metadata.hh_preferred` ("A" or "B") records the human's choice.
+    """
+    chosen = _hh_dialogue(record, "chosen")
+    rejected = _hh_dialogue(record, "rejected")
+    if chosen[:-1] != rejected[:-1]:
+        raise ValueError(
+            "`chosen` and `rejected` differ before their last Assistant turn; a preference pair "
+            "needs one dialogue with two answers"
+        )
+    digest = hashlib.sha256(msgspec.json.encode([record["chosen"], record["rejected"]])).hexdigest()
+    preferred = "A" if int(digest[-1], 16) % 2 == 0 else "B"
+    a, b = (chosen[-1], rejected[-1]) if preferred == "A" else (rejected[-1], chosen[-1])
     return InteractionIn(
-        request_id=f"hh-rlhf-{digest}",
+        request_id=f"hh-rlhf-{digest[:20]}",
         messages=rejected[:-1],
-        response=rejected[-1].content,
+        response=a.content,
         model="hh-rlhf",
         prompt_template="hh-rlhf-harmless",
+        metadata={"response_b": b.content, "hh_preferred": preferred},
     )
+
+
+def _hh_dialogue(record: dict[str, Any], key: str) -> list[Message]:
+    text = record.get(key)
+    if not isinstance(text, str):
+        raise ValueError(f"`{key}` must be the dialogue as a string")
+    messages = parse_hh_dialogue(text)
+    if len(messages) < 2 or messages[-1].role != "assistant":
+        raise ValueError(f"`{key}` does not end with an Assistant turn")
+    return messages
 
 
 def read_jsonl(path: Path, *, fmt: str) -> Iterator[ParsedLine]:
