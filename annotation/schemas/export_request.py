@@ -338,7 +338,7 @@ def parse_filters(data: Any, *, queue_ids: Collection[int], errors: _Errors) -> 
         if not _is_int(value) or not 1 <= value <= MAX_VERSION:
             errors.add(
                 "filters.min_guideline_version",
-                f"{_shown(value)} is not a version; give a whole number from 1 to {MAX_VERSION}",
+                f"{_shown(value)} is not a version; give a whole number ≥ 1 (at most {MAX_VERSION})",
             )
         else:
             values["min_guideline_version"] = value

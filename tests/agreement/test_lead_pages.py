@@ -27,6 +27,9 @@ def test_the_agreement_page_shows_the_latest_report_with_a_chart(
     assert '<svg class="chart"' in html and 'id="fields"' in html and 'id="annotators"' in html
     assert "third_annotator" in html
     assert partial.content.decode().lstrip().startswith('<section id="report"')
+    # Fleiss' kappa beside alpha, with its interval and the items it stands on.
+    assert "Fleiss" in html and "on 3 complete items" in html
+    assert 'id="settled"' in html
 
 
 def test_a_running_report_polls_for_progress(lead: Persona, disputed_queue: Queue) -> None:
