@@ -106,18 +106,60 @@ def _strict_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON; send a number or null")
 
 
+# Python turns at most 4,300 digits into an int (and back into text); a longer one would make the
+# whole body a parse error that names no field. It is kept as a marker and named by the walk.
+MAX_INT_DIGITS = 4300
+
+
+@dataclass(frozen=True, slots=True)
+class _LongWholeNumber:
+    digits: int
+
+
+def _number_problem(value: Any, *, path: str = "") -> JsonProblem | None:
+    """The first whole number too long to be an int (kept as a marker by `json_loads_safe`)."""
+    stack: list[tuple[Any, str]] = [(value, path)]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, _LongWholeNumber):
+            return JsonProblem(
+                "invalid_number",
+                where,
+                f"`{where or '$'}` is a whole number of {node.digits:,} digits; send a number "
+                f"of at most {MAX_INT_DIGITS:,} digits.",
+            )
+        if isinstance(node, dict):
+            stack.extend(
+                (item, f"{where}.{printable(str(key))}" if where else printable(str(key)))
+                for key, item in reversed(node.items())
+            )
+        elif isinstance(node, list):
+            stack.extend((node[i], f"{where}[{i}]") for i in range(len(node) - 1, -1, -1))
+    return None
+
+
 def json_loads_safe(text: str | bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
     """`json.loads` that refuses NaN/Infinity, deep nesting and unstorable text.
 
     Raises `json.JSONDecodeError` (malformed), `ValueError` (NaN) or `UnsafeJson` (with the
     field it names).
     """
+    long_numbers = []
+
+    def whole_number(digits: str) -> int | _LongWholeNumber:
+        if len(digits) <= MAX_INT_DIGITS:
+            return int(digits)
+        long_numbers.append(_LongWholeNumber(len(digits.lstrip("-"))))
+        return long_numbers[-1]
+
     try:
-        value = json.loads(text, parse_constant=_strict_constant)
+        value = json.loads(text, parse_constant=_strict_constant, parse_int=whole_number)
     except RecursionError:
         # Deeper than the interpreter can even parse: certainly past the limit.
         raise UnsafeJson(_too_deep("", max_depth)) from None
     problem = json_problem(value, max_depth=max_depth)
+    if problem is None and long_numbers:
+        problem = _number_problem(value)
     if problem is not None:
         raise UnsafeJson(problem)
     return value

@@ -157,15 +157,14 @@ def annotation_revise(
     Refused with NotAssigned (403) once the author left the project or the queue.
     """
     now = now or timezone.now()
+    is_member, is_assigned = standing_annotations(
+        annotator_id=annotator.pk,
+        queue_id=OuterRef("item__queue_id"),
+        project_id=OuterRef("item__queue__project_id"),
+    )
     found = (
         Annotation.objects.filter(pk=annotation_id, annotator=annotator)
-        .annotate(
-            **standing_annotations(
-                annotator_id=annotator.pk,
-                queue_id=OuterRef("item__queue_id"),
-                project_id=OuterRef("item__queue__project_id"),
-            )
-        )
+        .annotate(is_member=is_member, is_assigned=is_assigned)
         .values_list("item_id", "is_member", "is_assigned")
         .first()
     )

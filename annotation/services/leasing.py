@@ -123,27 +123,24 @@ class NotAssigned(ReviewError):
 
 def standing_annotations(
     *, annotator_id: int, queue_id: int | OuterRef, project_id: int | OuterRef
-) -> dict[str, Exists]:
-    """Two EXISTS for one SELECT: a member of the project (any role, annotator or above) and
-    assigned to the queue. Asked on every lease, submit, revise and skip, so a removed annotator
-    cannot write with a lease or an annotation from before."""
-    return {
-        "is_member": Exists(Membership.objects.filter(project_id=project_id, user_id=annotator_id)),
-        "is_assigned": Exists(
-            Queue.annotators.through.objects.filter(queue_id=queue_id, user_id=annotator_id)
-        ),
-    }
+) -> tuple[Exists, Exists]:
+    """Two EXISTS for one SELECT, (is_member, is_assigned): a member of the project (any role,
+    annotator or above) and assigned to the queue. Asked on every lease, submit, revise and skip,
+    so a removed annotator cannot write with a lease or an annotation from before."""
+    return (
+        Exists(Membership.objects.filter(project_id=project_id, user_id=annotator_id)),
+        Exists(Queue.annotators.through.objects.filter(queue_id=queue_id, user_id=annotator_id)),
+    )
 
 
 def standing_of(queue: Queue, annotator: User) -> tuple[bool, bool]:
     """(member of the queue's project, assigned to the queue), in one query."""
+    is_member, is_assigned = standing_annotations(
+        annotator_id=annotator.pk, queue_id=queue.pk, project_id=queue.project_id
+    )
     row = (
         Queue.objects.filter(pk=queue.pk)
-        .annotate(
-            **standing_annotations(
-                annotator_id=annotator.pk, queue_id=queue.pk, project_id=queue.project_id
-            )
-        )
+        .annotate(is_member=is_member, is_assigned=is_assigned)
         .values_list("is_member", "is_assigned")
         .first()
     )
@@ -365,10 +362,14 @@ def _lease_with_standing(item: QueueItem, annotator: User) -> Lease | None:
 
     Without a lease row, a non-member gets a 404 and a member not assigned a 403 here.
     """
-    standing = standing_annotations(
+    is_member, is_assigned = standing_annotations(
         annotator_id=annotator.pk, queue_id=item.queue_id, project_id=item.queue.project_id
     )
-    lease = Lease.objects.filter(item=item, annotator=annotator).annotate(**standing).first()
+    lease = (
+        Lease.objects.filter(item=item, annotator=annotator)
+        .annotate(is_member=is_member, is_assigned=is_assigned)
+        .first()
+    )
     if lease is None:
         member, assigned = standing_of(item.queue, annotator)
         if not member:
@@ -464,7 +465,9 @@ def skip_undo(*, item_id: int, annotator: User, now: datetime | None = None) -> 
             .first()
         )
         # Both items locked in id order, as every other service that locks two would.
-        locked = {pk: item_lock(pk) for pk in sorted({item_id, other_id} - {None})}
+        locked = {
+            pk: item_lock(pk) for pk in sorted({item_id} | ({other_id} if other_id else set()))
+        }
         item = locked[item_id]
         lease = _lease_with_standing(item, annotator)
         if lease is None or lease.state != LeaseState.SKIPPED:

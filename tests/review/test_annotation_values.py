@@ -128,6 +128,32 @@ def test_the_api_names_the_field_of_a_number_too_large_for_any_column(
     assert not Annotation.objects.exists()
 
 
+def test_the_api_names_a_likert_of_5000_digits_on_submit_and_revise(
+    annotator: Persona, review_queue: Queue
+) -> None:
+    fill_with(review_queue, 1)
+    client = annotator.client()
+    item = client.post(f"/api/v1/queues/{review_queue.pk}/next").json()["item"]
+    body = '{"values": {"verdict": "bad", "rating": ' + "9" * 5000 + "}}"
+
+    submitted = client.generic(
+        "POST", f"/api/v1/items/{item['id']}/annotations", body, content_type="application/json"
+    )
+    created = client.post(
+        f"/api/v1/items/{item['id']}/annotations", {"values": BAD}, format="json"
+    ).json()
+    revised = client.generic(
+        "PATCH", f"/api/v1/annotations/{created['id']}", body, content_type="application/json"
+    )
+
+    for response in (submitted, revised):
+        assert response.status_code == 400
+        error = response.json()["error"]
+        assert (error["code"], error["details"]["field"]) == ("invalid_number", "values.rating")
+        assert "5,000 digits" in error["message"]
+    assert Annotation.objects.get().values == BAD
+
+
 def test_the_workspace_shows_the_error_next_to_a_likert_of_5000_digits(
     project: Project, annotator: Persona
 ) -> None:
