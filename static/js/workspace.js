@@ -209,8 +209,11 @@
     if (event.key === "Escape" && typing(event.target)) { event.target.blur(); return; }
     if (typing(event.target) || event.altKey || event.ctrlKey || event.metaKey) { return; }
     if (event.key === "?") { event.preventDefault(); toggleHelp(); return; }
-    if (!current) { return; }
+    // Behind an open dialog the form is out of reach: keys must not change it unseen.
+    if (!current || document.querySelector("dialog[open]")) { return; }
     if (/^[1-9]$/.test(event.key)) {
+      // A held key would toggle a checkbox on and off with every repeat.
+      if (event.repeat) { event.preventDefault(); return; }
       numberKey(event);
     } else if (event.key === "s") {
       event.preventDefault();

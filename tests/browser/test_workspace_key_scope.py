@@ -237,3 +237,22 @@ def test_keys_still_act_after_each_swap_and_skip_without_console_errors(
         {"verdict": "good", "correction": RESPONSE},
         {"relevance": {"doc-1": "irrelevant"}, "correction": RESPONSE},
     ]
+
+
+def test_keys_change_nothing_behind_the_open_shortcut_list(
+    page: Page, live_url: str, annotator: Persona, project: Project
+) -> None:
+    queue = work_queue(project, annotator)
+    login(page, live_url, "annotator", "pw-0123456789")
+    page.goto(f"{live_url}/queues/{queue.pk}/work")
+
+    page.keyboard.press("?")
+    expect(page.get_by_role("dialog")).to_be_visible()
+    page.keyboard.press("2")
+    page.keyboard.press("s")
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_be_hidden()
+
+    assert checked(page, "verdict") == []
+    page.keyboard.press("2")
+    assert submit_and_read(page) == {"verdict": "bad", "correction": RESPONSE}
