@@ -297,6 +297,9 @@ JUDGE_OUTPUT_COST_PER_1K = env_float("JUDGE_OUTPUT_COST_PER_1K", 0.0, minimum=0)
 # The Python evaluators a `python` check may name: `name=package.module:function,…`. A check
 # says {"evaluator": "name"}; only these targets are ever imported, never a path from a request.
 EVALUATORS = env_evaluators("EVALUATORS")
+# LLM judges and Python evaluators are slow and call out: their own queue, so rule checks never
+# wait behind them (exact names win over the `checks.*` pattern).
+CELERY_TASK_ROUTES["annotation.tasks.checks.run_evaluator"] = {"queue": "evaluators"}
 # Interactions not checked this long after arrival are picked up by the sweep.
 CHECKS_SWEEP_AFTER_SECONDS = env_int("CHECKS_SWEEP_AFTER_SECONDS", 120, minimum=0)
 

@@ -24,7 +24,8 @@ from annotation.checks.verdicts import InteractionText, Verdict
 from annotation.models import Severity
 
 
-def judge_config(params: JudgeParams) -> JudgeConfig:
+def judge_config(params: JudgeParams, *, single_attempt: bool = False) -> JudgeConfig:
+    """The judge's settings; `single_attempt` for callers that retry later instead of sleeping."""
     if not settings.JUDGE_BASE_URL:
         raise JudgeError(
             "evaluator_unavailable",
@@ -35,13 +36,18 @@ def judge_config(params: JudgeParams) -> JudgeConfig:
         model=params.model or settings.JUDGE_MODEL,
         api_key=settings.JUDGE_API_KEY,
         timeout_seconds=params.timeout_seconds or settings.JUDGE_TIMEOUT_SECONDS,
-        max_retries=settings.JUDGE_MAX_RETRIES
-        if params.max_retries is None
-        else params.max_retries,
+        max_retries=0 if single_attempt else max_retries(params),
         backoff_seconds=settings.JUDGE_BACKOFF_SECONDS,
         input_cost_per_1k=settings.JUDGE_INPUT_COST_PER_1K,
         output_cost_per_1k=settings.JUDGE_OUTPUT_COST_PER_1K,
     )
+
+
+def max_retries(params: JudgeParams | PythonParams) -> int:
+    """How often a transient judge failure is tried again (a Python evaluator: never)."""
+    if isinstance(params, PythonParams):
+        return 0
+    return settings.JUDGE_MAX_RETRIES if params.max_retries is None else params.max_retries
 
 
 def sampled(check_id: int, interaction_id: int, rate: float) -> bool:
@@ -91,12 +97,19 @@ class EvaluatorRun:
     params: JudgeParams | PythonParams
     client: JudgeClient | None = None
     function: PythonEvaluator | None = None
+    # One call per item, no sleeping between tries: the caller retries later instead.
+    single_attempt: bool = False
+    # Raise a transient failure (JudgeError.transient) for that later retry instead of
+    # recording it as a verdict; off for the last attempt.
+    defer_transient: bool = False
 
     def evaluate(self, item: InteractionText) -> Verdict:
         try:
             if isinstance(self.params, JudgeParams):
                 if self.client is None:
-                    self.client = JudgeClient(judge_config(self.params))
+                    self.client = JudgeClient(
+                        judge_config(self.params, single_attempt=self.single_attempt)
+                    )
                 result = self.client.evaluate(
                     rubric=self.params.rubric,
                     response=item.response,
@@ -108,6 +121,8 @@ class EvaluatorRun:
                     self._python_evaluator(), prompt=item.prompt, response=item.response
                 )
         except JudgeError as error:
+            if error.transient and self.defer_transient:
+                raise
             return _error(self.check_id, error)
         return _verdict(self.check_id, self.severity, self.params.threshold, result)
 

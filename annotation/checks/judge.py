@@ -40,6 +40,7 @@ __all__ = [
     "load_python_evaluator",
     "parse_verdict_payload",
     "render_rubric",
+    "retry_delay",
     "run_python_evaluator",
     "validate_rubric",
 ]
@@ -74,11 +75,23 @@ _FENCE = re.compile(r"```[ \t]*(?:json)?[ \t]*\r?\n?(.*?)```", re.DOTALL | re.IG
 class JudgeError(Exception):
     """A judge or evaluator call failed; `code` is one of the `EVALUATOR_*` constants."""
 
-    def __init__(self, code: JudgeErrorCode, message: str, *, status_code: int | None = None):
+    def __init__(
+        self,
+        code: JudgeErrorCode,
+        message: str,
+        *,
+        status_code: int | None = None,
+        transient: bool = False,
+        retry_after: float | None = None,
+    ):
         super().__init__(message)
         self.code: JudgeErrorCode = code
         self.message = message
         self.status_code = status_code
+        # A 429, a 5xx, a timeout or a refused connection: worth trying again later, after
+        # `retry_after` seconds when the endpoint said so.
+        self.transient = transient
+        self.retry_after = retry_after
 
     def __repr__(self) -> str:
         return f"JudgeError(code={self.code!r}, message={self.message!r})"
@@ -306,6 +319,24 @@ def parse_verdict_payload(data: object, *, source: str = "judge") -> tuple[float
     return float(score), label.strip(), rationale
 
 
+def retry_delay(
+    attempt: int,
+    retry_after: float | None,
+    *,
+    backoff_seconds: float,
+    max_retry_after: float = MAX_RETRY_AFTER_SECONDS,
+    rng: random.Random | None = None,
+) -> float:
+    """Seconds before try `attempt + 1`: the endpoint's Retry-After (capped), else exponential
+    backoff (capped), plus up to 10% jitter so retries of many batches do not arrive together."""
+    if retry_after is not None:
+        base = min(retry_after, max_retry_after)
+    else:
+        base = min(backoff_seconds * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS)
+    jitter = rng.uniform(0.0, JITTER_FRACTION) if rng else random.uniform(0.0, JITTER_FRACTION)
+    return base + base * jitter
+
+
 def _token_count(value: object) -> int:
     # Compatible servers differ: usage may be absent, null, or carry odd types.
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
@@ -463,11 +494,13 @@ class JudgeClient:
     ping = check_reachable
 
     def _retry_delay(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            base = min(retry_after, self._max_retry_after)
-        else:
-            base = min(self.config.backoff_seconds * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS)
-        return base + base * self._rng.uniform(0.0, JITTER_FRACTION)
+        return retry_delay(
+            attempt,
+            retry_after,
+            backoff_seconds=self.config.backoff_seconds,
+            max_retry_after=self._max_retry_after,
+            rng=self._rng,
+        )
 
     def _create_with_retries(
         self, messages: list[ChatCompletionMessageParam]
@@ -475,8 +508,9 @@ class JudgeClient:
         attempts = self.config.max_retries + 1
         last_problem = ""
         last_status: int | None = None
+        retry_after: float | None = None
         for attempt in range(1, attempts + 1):
-            retry_after: float | None = None
+            retry_after = None
             started = time.perf_counter()
             try:
                 completion = self._client.chat.completions.create(
@@ -530,6 +564,8 @@ class JudgeClient:
             EVALUATOR_UNAVAILABLE,
             f"evaluator unavailable after {attempts} attempt(s); last problem: {last_problem}",
             status_code=last_status,
+            transient=True,
+            retry_after=retry_after,
         )
 
     @staticmethod

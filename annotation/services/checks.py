@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -19,7 +19,8 @@ from annotation.checks.config import (
     PythonParams,
     parse_params,
 )
-from annotation.checks.evaluators import EvaluatorRun, sampled, unusable
+from annotation.checks.evaluators import EvaluatorRun, max_retries, sampled, unusable
+from annotation.checks.judge import JudgeError, retry_delay
 from annotation.checks.rules import RuleCheck, compile_rule
 from annotation.checks.verdicts import InteractionText, Verdict
 from annotation.models import RULE_TYPES, Check, Flag, Interaction, Project
@@ -161,11 +162,28 @@ def checks_run(
     return result
 
 
-def evaluator_run(*, check_id: int, interaction_ids: Sequence[int]) -> int:
-    """Evaluate interactions with one judge or Python check; store every verdict; count cost."""
+@dataclass
+class EvaluatorBatch:
+    """One attempt at a batch: verdicts stored, and what is left for a later attempt."""
+
+    stored: int = 0
+    deferred: list[int] = field(default_factory=list)
+    retry_in: float = 0.0
+
+
+def evaluator_run(
+    *, check_id: int, interaction_ids: Sequence[int], attempt: int | None = None
+) -> EvaluatorBatch:
+    """Evaluate interactions with one judge or Python check; store every verdict; count cost.
+
+    Nothing here sleeps. With `attempt` (the task's retry count) a judge that is unavailable
+    (429, 5xx, timeout) stops the batch: the rest comes back as `deferred`, with the seconds to
+    wait, for the task to retry with a countdown, until the check's `max_retries` is used up and
+    they are recorded as `evaluator_unavailable`. Without it every failure is recorded at once.
+    """
     check = Check.objects.filter(pk=check_id, enabled=True).first()
     if check is None:
-        return 0
+        return EvaluatorBatch()
     texts = _texts(interaction_ids)
     try:
         params = parse_params(check.type, check.parameters)
@@ -178,15 +196,34 @@ def evaluator_run(*, check_id: int, interaction_ids: Sequence[int]) -> int:
             [(t.id, unusable(check.pk, reason)) for t in texts],
             [t.id for t in texts],
         )
-        return len(texts)
+        return EvaluatorBatch(stored=len(texts))
     assert isinstance(params, (JudgeParams, PythonParams))
-    run = EvaluatorRun(check.pk, check.severity, params)
+    defer = attempt is not None and attempt < max_retries(params)
+    run = EvaluatorRun(
+        check.pk,
+        check.severity,
+        params,
+        single_attempt=attempt is not None,
+        defer_transient=defer,
+    )
+    verdicts: list[tuple[int, Verdict]] = []
+    batch = EvaluatorBatch()
     try:
-        verdicts = [(item.id, run.evaluate(item)) for item in texts]
+        for index, item in enumerate(texts):
+            try:
+                verdicts.append((item.id, run.evaluate(item)))
+            except JudgeError as error:
+                batch.deferred = [t.id for t in texts[index:]]
+                batch.retry_in = retry_delay(
+                    (attempt or 0) + 1,
+                    error.retry_after,
+                    backoff_seconds=settings.JUDGE_BACKOFF_SECONDS,
+                )
+                break
     finally:
         run.close()
     with transaction.atomic():
-        _store(check.project_id, [check], verdicts, [item.id for item in texts])
+        _store(check.project_id, [check], verdicts, [pk for pk, _ in verdicts])
         if run.client is not None:
             usage = run.client.counter.snapshot()
             Check.objects.filter(pk=check.pk).update(
@@ -196,7 +233,8 @@ def evaluator_run(*, check_id: int, interaction_ids: Sequence[int]) -> int:
                 + usage.completion_tokens,
                 evaluator_cost=F("evaluator_cost") + usage.cost,
             )
-    return len(verdicts)
+    batch.stored = len(verdicts)
+    return batch
 
 
 def checks_enqueue_for_request_ids(*, project_id: int, request_ids: Sequence[str]) -> None:
@@ -274,5 +312,10 @@ def check_rerun_batch(*, check_id: int, interaction_ids: Sequence[int]) -> int:
             check_ids=[check.pk],
             enqueue_evaluators=False,
         ).checked
+    from annotation.tasks.checks import run_evaluator
+
+    # Evaluators run on their own queue, as after ingestion: a slow judge never holds up rules.
     chosen = [pk for pk in interaction_ids if sampled(check.pk, pk, check.sample_rate)]
-    return evaluator_run(check_id=check.pk, interaction_ids=chosen)
+    for start in range(0, len(chosen), 100):
+        run_evaluator.delay(check.pk, chosen[start : start + 100])
+    return len(chosen)

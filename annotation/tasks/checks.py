@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from annotation.services.checks import (
     check_rerun_batch,
@@ -26,10 +26,25 @@ def run_checks_by_id(project_id: int, interaction_ids: Sequence[int]) -> int:
     return checks_run(project_id=project_id, interaction_ids=interaction_ids).flagged
 
 
-@shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
-def run_evaluator(check_id: int, interaction_ids: Sequence[int]) -> int:
-    """Evaluate a batch with one LLM judge or Python evaluator; stores every verdict."""
-    return evaluator_run(check_id=check_id, interaction_ids=interaction_ids)
+# On the `evaluators` queue (settings.CELERY_TASK_ROUTES): slow judges never delay rule checks.
+# The service bounds the retries by the check's max_retries.
+@shared_task(bind=True, acks_late=True, max_retries=None)
+def run_evaluator(self: Task, check_id: int, interaction_ids: Sequence[int]) -> int:
+    """Evaluate a batch with one LLM judge or Python evaluator; stores every verdict.
+
+    When the judge is unavailable, what is left is retried with a countdown instead of the
+    worker sleeping between attempts.
+    """
+    attempt, stored = self.request.retries, 0
+    while True:
+        batch = evaluator_run(check_id=check_id, interaction_ids=interaction_ids, attempt=attempt)
+        stored += batch.stored
+        if not batch.deferred:
+            return stored
+        if not self.request.is_eager:
+            raise self.retry(args=(check_id, batch.deferred), countdown=batch.retry_in)
+        # Eager (the embedded demo): no worker comes back later, so the next attempt is now.
+        interaction_ids, attempt = batch.deferred, attempt + 1
 
 
 @shared_task(acks_late=True)

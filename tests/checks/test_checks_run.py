@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 from annotation.models import Check, Flag, Interaction, Project
 from annotation.services.check_config import check_save
 from annotation.services.checks import checks_rerun, checks_run, checks_sweep, evaluator_run
+from annotation.tasks.checks import run_evaluator
 from tests.conftest import Persona
 from tests.factories import InteractionFactory
 from tests.fakes.openai_server import FakeOpenAI, fake_openai_server
@@ -145,7 +146,7 @@ def test_the_judge_records_every_verdict_with_its_cost(
     judge_server.enqueue(GOOD, prompt_tokens=100, completion_tokens=20)
     judge_server.enqueue(RUDE, prompt_tokens=100, completion_tokens=20)
 
-    assert evaluator_run(check_id=judge.pk, interaction_ids=ids(polite, rude)) == 2
+    assert evaluator_run(check_id=judge.pk, interaction_ids=ids(polite, rude)).stored == 2
 
     by_interaction = {f.interaction_id: f for f in Flag.objects.filter(check_config=judge)}
     assert not by_interaction[polite.pk].flagged
@@ -183,7 +184,7 @@ def test_the_judge_retries_a_429_then_succeeds(
     judge_server.enqueue_status(429, retry_after=0)
     judge_server.enqueue(RUDE)
 
-    evaluator_run(check_id=judge.pk, interaction_ids=ids(item))
+    run_evaluator.delay(judge.pk, ids(item))
 
     assert Flag.objects.get(check_config=judge).label == "rude"
     assert len(judge_server.chat_requests) == 2
@@ -196,9 +197,10 @@ def test_a_judge_that_times_out_is_recorded_as_unavailable(
     for _ in range(3):
         judge_server.enqueue_delay(3)
 
-    evaluator_run(check_id=judge.pk, interaction_ids=ids(item))
+    run_evaluator.delay(judge.pk, ids(item))
 
     assert Flag.objects.get(check_config=judge).label == "evaluator_unavailable"
+    assert len(judge_server.chat_requests) == 3  # the first try and JUDGE_MAX_RETRIES (2) more
 
 
 def test_evaluators_are_sampled_deterministically(
