@@ -158,17 +158,17 @@
       if (inOtherField(event.target)) { return; }
       group = scope && workspace().contains(scope) ? scope : null;
       if (!group) { return; }
-      event.preventDefault();
-      if (!inView(group)) {
-        // Bring the marked group into view and change nothing: the next key press acts on it.
-        group.scrollIntoView({ block: "center" });
-        var focusable = group.querySelector("input:checked") || group.querySelector("input");
-        if (focusable) { focusable.focus({ preventScroll: true }); }
-        say("Number keys act on " + group.getAttribute("data-keys") + "; press again to choose.");
-        return;
-      }
     }
     event.preventDefault();
+    if (!inView(group)) {
+      // Bring the group (focused or marked) into view and change nothing: the next press picks.
+      group.scrollIntoView({ block: "center" });
+      var focusable = group.querySelector("input:checked") || group.querySelector("input");
+      if (focusable && !group.contains(document.activeElement)) { focusable.focus({ preventScroll: true }); }
+      markCurrent(group);
+      say("Number keys act on " + group.getAttribute("data-keys") + "; press again to choose.");
+      return;
+    }
     pick(group, event.key);
   }
 

@@ -186,7 +186,7 @@ def test_every_field_type_takes_its_own_keys_and_text_boxes_keep_digits(
     }
 
 
-def test_a_key_for_a_marked_field_out_of_view_only_brings_it_into_view(
+def test_a_key_for_a_field_out_of_view_only_brings_it_into_view(
     page: Page, live_url: str, annotator: Persona, project: Project
 ) -> None:
     queue = work_queue(project, annotator)
@@ -211,7 +211,16 @@ def test_a_key_for_a_marked_field_out_of_view_only_brings_it_into_view(
     )
     page.keyboard.press("1")
     assert checked(page, "preference") == ["A"]
-    assert submit_and_read(page) == {"preference": "A", "correction": RESPONSE}
+
+    # The same for the field with focus, when the page was scrolled away from it.
+    page.evaluate("window.scrollTo(0, 0)")
+    expect(group(page, "Preference")).not_to_be_in_viewport()
+    page.keyboard.press("2")
+    assert checked(page, "preference") == ["A"]
+    expect(group(page, "Preference")).to_be_in_viewport()
+    page.keyboard.press("2")
+    assert checked(page, "preference") == ["B"]
+    assert submit_and_read(page) == {"preference": "B", "correction": RESPONSE}
 
 
 def test_keys_still_act_after_each_swap_and_skip_without_console_errors(
