@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
@@ -188,8 +189,19 @@ class FeedbackAdmin(LeadScopedAdmin):
         feedback_update(feedback=obj, fields=form.changed_data)
 
 
+class _AsciiJSONEncoder(json.JSONEncoder):
+    """Writes non-ASCII text as \\u escapes, so parameters holding a lone surrogate (refused
+    by the validation) are shown again with the error instead of failing to encode."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["ensure_ascii"] = True
+        super().__init__(*args, **kwargs)
+
+
 class CheckAdminForm(forms.ModelForm):
     """Validates parameters exactly as the API does, so a bad configuration never reaches a worker."""
+
+    parameters = forms.JSONField(required=False, encoder=_AsciiJSONEncoder)
 
     class Meta:
         model = Check

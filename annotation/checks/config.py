@@ -12,6 +12,7 @@ from annotation.checks.detectors import PII_KINDS, validate_json_schema, validat
 from annotation.checks.judge import validate_rubric
 from annotation.models import CheckType
 from annotation.schemas.decoding import field_and_message
+from annotation.schemas.safe_json import json_problem
 
 Rate = Annotated[float, msgspec.Meta(ge=0, le=1)]
 Terms = Annotated[
@@ -97,6 +98,11 @@ def parse_params(check_type: str, parameters: Any) -> AnyParams:
             "a python check no longer takes a dotted path; name an allowed evaluator with "
             f"`evaluator` instead ({_allowed_evaluators()})",
         )
+    # Text PostgreSQL cannot store (NUL, a lone surrogate) or absurd nesting, named by its path,
+    # whichever way the parameters came in (API, admin form, a service call).
+    problem = json_problem(parameters, path="parameters", depth=1)
+    if problem is not None:
+        raise CheckConfigError(problem.field, problem.message)
     try:
         params: AnyParams = msgspec.convert(parameters or {}, PARAMS[check_type])
     except msgspec.ValidationError as exc:

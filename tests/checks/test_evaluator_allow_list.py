@@ -236,3 +236,31 @@ def test_the_migration_points_old_python_checks_at_the_allow_list(
     unknown.refresh_from_db()
     assert known.parameters == {"evaluator": "graded", "threshold": 0.3} and known.enabled
     assert not unknown.enabled
+
+
+@pytest.mark.parametrize(
+    ("parameters", "field"),
+    [
+        ({"deny_patterns": ["ok", "a\u0000b"]}, "parameters.deny_patterns[1]"),
+        ({"json_templates": {"t": {"pattern": "\ud800"}}}, "parameters.json_templates.t.pattern"),
+    ],
+)
+def test_the_admin_refuses_unstorable_text_in_parameters(
+    lead: Persona, project: Project, parameters: dict[str, Any], field: str
+) -> None:
+    response = _admin_client(lead.user).post(
+        "/admin/annotation/check/add/",
+        {
+            "project": project.pk,
+            "name": "fmt",
+            "type": "format",
+            "parameters": json.dumps(parameters),
+            "severity": 20,
+            "enabled": "on",
+            "sample_rate": "1.0",
+        },
+    )
+
+    assert response.status_code == 200
+    assert field in response.content.decode()
+    assert not Check.objects.filter(name="fmt").exists()
