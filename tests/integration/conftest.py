@@ -19,7 +19,7 @@ def celery_worker(transactional_db: Any) -> Iterator[WorkController]:
         pool="threads",
         concurrency=2,
         perform_ping_check=False,
-        queues=["default", "checks", "heavy"],
+        queues=["default", "checks", "evaluators", "heavy"],
         shutdown_timeout=30,
     ) as worker:
         yield worker
