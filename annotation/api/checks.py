@@ -102,6 +102,19 @@ _EXAMPLE = OpenApiExample(
 )
 
 
+_PYTHON_EXAMPLE = OpenApiExample(
+    "A python check naming an evaluator the operator allow-listed in EVALUATORS",
+    request_only=True,
+    value={
+        "project": "support-bot",
+        "name": "tone",
+        "type": "python",
+        "parameters": {"evaluator": "tone", "threshold": 0.6},
+        "sample_rate": 0.1,
+    },
+)
+
+
 class CheckListView(APIView):
     @extend_schema(
         operation_id="checks_list",
@@ -120,7 +133,7 @@ class CheckListView(APIView):
         operation_id="checks_create",
         summary="Configure a new check (leads)",
         request=CheckInSerializer,
-        examples=[_EXAMPLE],
+        examples=[_EXAMPLE, _PYTHON_EXAMPLE],
         responses={
             201: CheckSerializer,
             400: OpenApiResponse(ErrorEnvelopeSerializer, description="Invalid configuration."),
