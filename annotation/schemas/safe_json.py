@@ -75,31 +75,47 @@ def json_problem(
     Keys are checked as well as values; the field is a dotted path (`values.comment`, `items[2]`).
     `depth` is how deep `value` itself sits (1 for a field of the top-level object).
     """
-    stack: list[tuple[Any, str, int]] = [(value, path, depth)]
+    # Paths are kept as (parent, key) links and spelled out only for the field reported.
+    Link = tuple[Any, str | int] | None
+    stack: list[tuple[Any, Link, int]] = [(value, None, depth)]
     while stack:
-        node, where, depth = stack.pop()
+        node, link, depth = stack.pop()
         if isinstance(node, str):
-            reason = text_problem(node)
-            if reason is not None:
-                return JsonProblem("invalid_text", where, f"`{where or '$'}` {reason}.")
+            if _UNSTORABLE.search(node) is not None:
+                where = _spell(path, link)
+                return JsonProblem("invalid_text", where, f"`{where or '$'}` {text_problem(node)}.")
         elif isinstance(node, dict):
             if depth >= max_depth:
-                return _too_deep(where, max_depth)
+                return _too_deep(_spell(path, link), max_depth)
             for key, item in reversed(node.items()):
-                child = f"{where}.{printable(str(key))}" if where else printable(str(key))
-                if isinstance(key, str):
-                    reason = text_problem(key)
-                    if reason is not None:
-                        return JsonProblem("invalid_text", child, f"The key at `{child}` {reason}.")
-                stack.append((item, child, depth + 1))
+                if isinstance(key, str) and _UNSTORABLE.search(key) is not None:
+                    child = _spell(path, (link, key))
+                    return JsonProblem(
+                        "invalid_text", child, f"The key at `{child}` {text_problem(key)}."
+                    )
+                stack.append((item, (link, str(key)), depth + 1))
         elif isinstance(node, list):
             if depth >= max_depth:
-                return _too_deep(where, max_depth)
+                return _too_deep(_spell(path, link), max_depth)
             stack.extend(
-                (node[index], f"{where}[{index}]", depth + 1)
-                for index in range(len(node) - 1, -1, -1)
+                (node[index], (link, index), depth + 1) for index in range(len(node) - 1, -1, -1)
             )
     return None
+
+
+def _spell(path: str, link: Any) -> str:
+    """`values.comment`, `items[2].text`: the dotted path a (parent, key) chain stands for."""
+    parts: list[str | int] = []
+    while link is not None:
+        link, part = link
+        parts.append(part)
+    where = path
+    for part in reversed(parts):
+        if isinstance(part, int):
+            where = f"{where}[{part}]"
+        else:
+            where = f"{where}.{printable(part)}" if where else printable(part)
+    return where
 
 
 def _strict_constant(name: str) -> Any:
