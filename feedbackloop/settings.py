@@ -276,7 +276,6 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# The LLM judge: any OpenAI-compatible chat-completions endpoint.
 # The embeddable feedback widget: cross-origin requests only to its endpoints, no cookies; the
 # allowed origins are each widget key's own. Requests per minute per key, and per key and address.
 CORS_URLS_REGEX = r"^/api/v1/widget/.*$"
@@ -286,6 +285,7 @@ CORS_PREFLIGHT_MAX_AGE = 600
 WIDGET_RATE_PER_KEY = env_int("WIDGET_RATE_PER_KEY", 6000, minimum=1)
 WIDGET_RATE_PER_ADDRESS = env_int("WIDGET_RATE_PER_ADDRESS", 60, minimum=1)
 
+# The LLM judge: any OpenAI-compatible chat-completions endpoint.
 JUDGE_BASE_URL = env_url("JUDGE_BASE_URL", schemes=("http", "https"))
 JUDGE_MODEL = env_str("JUDGE_MODEL", "gpt-4o-mini")
 JUDGE_API_KEY = env_str("JUDGE_API_KEY")
@@ -321,6 +321,11 @@ CELERY_BEAT_SCHEDULE.update(
         "expire-leases": {
             "task": "annotation.tasks.queues.expire_leases",
             "schedule": 60.0,
+        },
+        # Dashboards, comparisons and alerts read the rollups: rebuild the hours that changed.
+        "refresh-rollups": {
+            "task": "annotation.tasks.insights.refresh_rollups",
+            "schedule": float(env_int("ROLLUPS_EVERY_SECONDS", 10, minimum=1)),
         },
     }
 )

@@ -13,6 +13,7 @@ from annotation.api.items import (
     ItemAnnotationsView,
     ItemSkipView,
 )
+from annotation.api.metrics import MetricsCompareView, MetricsTimeseriesView
 from annotation.api.otlp import OtlpTracesView
 from annotation.api.widget import WidgetConfigView, WidgetFeedbackView
 from annotation.api.queues import (
@@ -35,6 +36,8 @@ urlpatterns = [
     path("feedback", FeedbackIngestView.as_view(), name="api-feedback"),
     path("otlp/v1/traces", OtlpTracesView.as_view(), name="api-otlp-traces"),
     path("widget/config", WidgetConfigView.as_view(), name="api-widget-config"),
+    path("metrics/timeseries", MetricsTimeseriesView.as_view(), name="api-metrics-timeseries"),
+    path("metrics/compare", MetricsCompareView.as_view(), name="api-metrics-compare"),
     path("widget/feedback", WidgetFeedbackView.as_view(), name="api-widget-feedback"),
     path("checks", CheckListView.as_view(), name="api-checks"),
     path("checks/<int:check_id>", CheckDetailView.as_view(), name="api-check-detail"),

@@ -77,3 +77,12 @@ from annotation.models.agreement import AgreementReport, JobStatus  # noqa: E402
 from annotation.models.exports import AuditEvent, Export, ExportFormat, ExportKind  # noqa: E402
 
 __all__ += ["AgreementReport", "AuditEvent", "Export", "ExportFormat", "ExportKind", "JobStatus"]
+
+from annotation.models.insights import (  # noqa: E402
+    FlagRollup,
+    ReviewRollup,
+    RollupDirty,
+    SliceRollup,
+)
+
+__all__ += ["FlagRollup", "ReviewRollup", "RollupDirty", "SliceRollup"]

@@ -1,0 +1,1 @@
+"""Insights: metrics over hourly rollups, comparisons with honest statistics, slices."""
