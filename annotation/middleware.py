@@ -6,8 +6,9 @@
   them (DRF reads its stream past Django's own size check).
 - Chunked bodies (`Transfer-Encoding: chunked`, no Content-Length): Django reads a body only up to
   Content-Length, so a chunked body looked empty. When the server has already undone the chunking
-  (gunicorn says so with `wsgi.input_terminated`), the body is read here, up to the limit; a server
-  that leaves the chunks on the socket (runserver) gets a 411 asking for a Content-Length.
+  (gunicorn says so with `wsgi.input_terminated`; an ASGI server always does), the body is read
+  here, up to the limit; a server that leaves the chunks on the socket (runserver) gets a 411
+  asking for a Content-Length.
 
 JSON bodies are checked by the API's parser (annotation/api/parsers.py) and ingestion's decoder.
 """
@@ -19,6 +20,7 @@ from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.core.handlers.asgi import ASGIRequest
 from django.core.handlers.wsgi import LimitedStream
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -103,7 +105,11 @@ def _read_chunked(request: HttpRequest) -> HttpResponse | None:
     if not chunked or meta.get("CONTENT_LENGTH"):
         return None
     stream = meta.get("wsgi.input")
-    if stream is None or not meta.get("wsgi.input_terminated"):
+    terminated = bool(meta.get("wsgi.input_terminated"))
+    if isinstance(request, ASGIRequest):
+        # An ASGI server hands over the body already undone: Django has spooled it whole.
+        stream, terminated = request._stream, True
+    if stream is None or not terminated:
         return _bad_input(
             request,
             "body",

@@ -198,3 +198,38 @@ def test_djangos_own_server_asks_for_a_content_length(
     assert answer["error"]["code"] == "length_required"
     assert "Content-Length" in answer["error"]["message"]
     assert not Interaction.objects.exists()
+
+
+def test_an_asgi_server_hands_over_a_chunked_body_that_is_read(
+    keyed_project: KeyedProject,
+) -> None:
+    import io
+
+    from django.core.handlers.asgi import ASGIRequest
+    from django.core.handlers.base import BaseHandler
+
+    body = json.dumps({"request_id": "req-1", "prompt": "p", "response": "r"}).encode()
+    # What an ASGI server (uvicorn, daphne) hands Django for a chunked request: the body whole,
+    # the Transfer-Encoding header, no Content-Length.
+    request = ASGIRequest(
+        {
+            "type": "http",
+            "method": "POST",
+            "path": "/api/v1/interactions",
+            "query_string": b"",
+            "headers": [
+                (b"host", b"testserver"),
+                (b"transfer-encoding", b"chunked"),
+                (b"content-type", b"application/json"),
+                (b"authorization", f"Bearer {keyed_project.key}".encode()),
+            ],
+        },
+        io.BytesIO(body),
+    )
+    handler = BaseHandler()
+    handler.load_middleware()
+
+    response = handler.get_response(request)
+
+    assert response.status_code == 201, response.content
+    assert Interaction.objects.get().request_id == "req-1"
