@@ -240,8 +240,14 @@ class CheckAdmin(LeadScopedAdmin):
         "evaluator_completion_tokens",
         "evaluator_cost",
     ]
+    list_select_related = ["project"]
     lead_can_add = True
     lead_can_delete = True
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> Any:
+        # Its flags and the queues that sample them belong to its project: a check never moves.
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "project"] if obj is not None else fields
 
 
 @admin.register(Flag)

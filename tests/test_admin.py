@@ -524,3 +524,29 @@ def test_the_admin_refuses_a_second_queue_of_the_same_name(project: Project, lea
     assert b"already has a queue named" in response.content
     queue.refresh_from_db()
     assert queue.name == "two"
+
+
+def test_a_queue_or_check_never_moves_to_another_project(project: Project, lead: Persona) -> None:
+    second = project_create(name="second-bot").obj.project
+    member_upsert(username="lead", project=second, role=Role.LEAD)
+    queue = queue_create(
+        project=project,
+        name="weekly",
+        sources=[{"type": "random", "rate": 1}],
+        schema=REVIEW_SCHEMA,
+    )
+    check = CheckFactory(project=project, name="mine")
+    client = login(lead)
+
+    for url in (
+        f"/admin/annotation/queue/{queue.pk}/change/",
+        f"/admin/annotation/check/{check.pk}/change/",
+    ):
+        data = form_data(client, url)
+        assert "project" not in data, url
+        data["project"] = str(second.pk)
+        assert client.post(url, data).status_code == 302, url
+
+    queue.refresh_from_db()
+    check.refresh_from_db()
+    assert queue.project == project and check.project == project
