@@ -14,9 +14,7 @@ from annotation.models import Annotation, Feedback, Flag, Interaction, Project, 
 FEEDBACK_PAGE_SIZE = 100
 
 
-def interactions_with_feedback(
-    *, annotator: User | None = None
-) -> QuerySet[Interaction]:
+def interactions_with_feedback(*, annotator: User | None = None) -> QuerySet[Interaction]:
     """Interactions with flags, queue items and annotations; feedback is read a page at a time.
 
     For an `annotator`, only the queue items of queues they are assigned to and only their own
