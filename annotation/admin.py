@@ -38,6 +38,7 @@ from annotation.models.review import (
 from annotation.services.check_config import check_validate
 from annotation.services.guidelines import guideline_publish, guideline_text_problem
 from annotation.services.ingestion import feedback_link_check, feedback_update
+from annotation.services.projects import membership_set
 from annotation.services.queues import (
     EDITABLE_FIELDS,
     queue_create,
@@ -81,6 +82,11 @@ class MembershipAdmin(LeadScopedAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> Any:
         # A membership changes its role; moving it to another person or project is a new one.
         return ["user", "project", "created_at"] if obj is not None else ["created_at"]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        saved = membership_set(project=obj.project, user=obj.user, role=obj.role)
+        obj.pk, obj.created_at = saved.pk, saved.created_at
+        obj._state.adding = False
 
 
 @admin.register(ApiToken)

@@ -550,3 +550,21 @@ def test_a_queue_or_check_never_moves_to_another_project(project: Project, lead:
     queue.refresh_from_db()
     check.refresh_from_db()
     assert queue.project == project and check.project == project
+
+
+def test_a_lead_added_in_the_admin_can_use_the_admin(project: Project, lead: Persona) -> None:
+    newcomer = get_user_model().objects.create_user("newcomer", password="pw-0123456789")
+    member_upsert(username="newcomer", project=project, role=Role.ANNOTATOR)
+    membership = Membership.objects.get(user=newcomer)
+    url = f"/admin/annotation/membership/{membership.pk}/change/"
+    client = login(lead)
+    data = form_data(client, url)
+    data["role"] = "lead"
+
+    assert client.post(url, data).status_code == 302
+
+    newcomer.refresh_from_db()
+    assert newcomer.is_staff
+    second = Client()
+    second.force_login(newcomer)
+    assert second.get("/admin/annotation/interaction/").status_code == 200

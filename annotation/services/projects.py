@@ -57,6 +57,19 @@ def api_token_create(*, user: User, name: str = "default") -> Created:
 
 
 @transaction.atomic
+def membership_set(*, project: Project, user: User, role: Role | str) -> Membership:
+    """Give `user` the role in `project` (creating the membership); a lead gets the admin too."""
+    # Leads administer their projects in the Django admin.
+    if Role(role) == Role.LEAD and not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+    membership, _ = Membership.objects.update_or_create(
+        project=project, user=user, defaults={"role": Role(role)}
+    )
+    return membership
+
+
+@transaction.atomic
 def member_upsert(
     *, username: str, project: Project, role: Role | str, password: str | None = None
 ) -> Created:
@@ -67,9 +80,6 @@ def member_upsert(
         user.set_password(password)
     elif not user.has_usable_password() and not user.password:
         user.set_unusable_password()
-    # Leads administer their projects in the Django admin.
-    if Role(role) == Role.LEAD:
-        user.is_staff = True
     user.save()
-    Membership.objects.update_or_create(project=project, user=user, defaults={"role": Role(role)})
+    membership_set(project=project, user=user, role=role)
     return api_token_create(user=user)
