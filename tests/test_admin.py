@@ -12,11 +12,21 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import timezone
 
-from annotation.models import Feedback, ItemState, Membership, Project, Queue, Role
+from annotation.models import (
+    Check,
+    Feedback,
+    Interaction,
+    ItemState,
+    Membership,
+    Project,
+    Queue,
+    QueueItem,
+    Role,
+)
 from annotation.services.guidelines import guideline_publish
 from annotation.services.ingestion import feedback_update
 from annotation.services.projects import member_upsert, project_create
-from annotation.services.queues import queue_create, queue_update
+from annotation.services.queues import queue_create, queue_fill_now, queue_update
 from tests.conftest import KeyedProject, Persona
 from tests.factories import (
     REVIEW_SCHEMA,
@@ -568,3 +578,39 @@ def test_a_lead_added_in_the_admin_can_use_the_admin(project: Project, lead: Per
     second = Client()
     second.force_login(newcomer)
     assert second.get("/admin/annotation/interaction/").status_code == 200
+
+
+def test_a_fill_takes_only_its_own_projects_interactions(
+    project: Project, other_keyed_project: KeyedProject
+) -> None:
+    """Items link a queue to interactions of its project only, whatever the source."""
+    for target in (project, other_keyed_project.project):
+        judge = Check.objects.create(project=target, name="judge", type="llm_judge", severity=20)
+        pii = Check.objects.get(project=target, name="pii")
+        for n in range(3):
+            low = InteractionFactory(project=target, request_id=f"low-{n}")
+            FeedbackFactory(interaction=low, normalized_score=0.0)
+            flagged = InteractionFactory(project=target, request_id=f"flagged-{n}")
+            FlagFactory(check_config=pii, interaction=flagged)
+            FlagFactory(check_config=judge, interaction=flagged, score=0.5)
+            abandoned = InteractionFactory(project=target, request_id=f"abandoned-{n}")
+            FeedbackFactory(interaction=abandoned, kind="implicit", event="abandoned")
+    queue = queue_create(
+        project=project,
+        name="everything",
+        sources=[
+            {"type": "low_rated"},
+            {"type": "flagged", "checks": ["pii"]},
+            {"type": "uncertain", "checks": ["judge"]},
+            {"type": "implicit_negative"},
+            {"type": "random", "rate": 1.0},
+        ],
+        schema=REVIEW_SCHEMA,
+    )
+
+    fill = queue_fill_now(queue=queue)
+
+    assert fill.added == Interaction.objects.filter(project=project).count() == 9
+    assert set(
+        QueueItem.objects.filter(queue=queue).values_list("interaction__project", flat=True)
+    ) == {project.pk}
