@@ -56,6 +56,9 @@ def world(db: Any, settings: Any, tmp_path: Path) -> World:
     _, engineer_token = _token(project, "engineer", Role.ENGINEER)
     ann1, ann1_token = _token(project, "ann1", Role.ANNOTATOR)
     ann2, _ = _token(project, "ann2", Role.ANNOTATOR)
+    # The schema's examples name four annotators.
+    _token(project, "ann3", Role.ANNOTATOR)
+    _token(project, "ann4", Role.ANNOTATOR)
 
     start = timezone.now() - timedelta(hours=2)
     interactions = [

@@ -10,6 +10,7 @@ an operation is collected instead of stopping at the first.
 
 from __future__ import annotations
 
+import copy
 import json
 import traceback
 from collections.abc import Iterator
@@ -105,22 +106,101 @@ def served() -> Iterator[list[str]]:
         signals.request_finished.connect(close_old_connections)
 
 
+# Values that pass a schema's types and break what is behind it: text a database column cannot
+# hold, dates that do not exist or that psycopg cannot read back, numbers past any column, and
+# nesting past the JSON parser's limit. Lone surrogates only go in bodies (a URL cannot carry one).
+HOSTILE_TEXT: list[Any] = [
+    "a\x00b",
+    "\x00",
+    "0001-01-01T00:00:00+14:00",
+    "9999-12-31T23:59:59-23:59",
+    "2026-02-30T00:00:00Z",
+    "1" * 400,
+    "-" + "9" * 30,
+]
+HOSTILE_BODY: list[Any] = [
+    *HOSTILE_TEXT,
+    "\ud800",
+    "x\udfffy",
+    10**12,
+    10**20,
+    -(10**20),
+    2**63,
+    1e308,
+    float("-1e308"),
+    int("9" * 400),
+    json.loads("[" * 200 + "]" * 200),
+]
+
+
+def _leaves(value: Any, at: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Paths to every value inside a JSON document, the document itself first."""
+    found = [at]
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            found += _leaves(inner, (*at, key))
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            found += _leaves(inner, (*at, index))
+    return found
+
+
+def _replace(document: Any, at: tuple[Any, ...], new: Any) -> Any:
+    if not at:
+        return new
+    container = document
+    for step in at[:-1]:
+        container = container[step]
+    container[at[-1]] = new
+    return document
+
+
+def _poison(case: Any, where: int, pick: int) -> Any:
+    """Put one hostile value into the case: a query or text path parameter, or a body value."""
+    slots: list[tuple[str, Any]] = [("query", name) for name in case.query or {}]
+    slots += [
+        ("path", name)
+        for name, value in (case.path_parameters or {}).items()
+        if isinstance(value, str)
+    ]
+    if isinstance(case.body, dict | list):
+        slots += [("body", at) for at in _leaves(case.body)]
+    if not slots:
+        return case
+    location, key = slots[where % len(slots)]
+    if isinstance(case.body, dict | list):
+        case.body = copy.deepcopy(case.body)
+    case.query = dict(case.query or {})
+    case.path_parameters = dict(case.path_parameters or {})
+    if location == "body":
+        case.body = _replace(case.body, key, HOSTILE_BODY[pick % len(HOSTILE_BODY)])
+    else:
+        values = case.query if location == "query" else case.path_parameters
+        values[key] = HOSTILE_TEXT[pick % len(HOSTILE_TEXT)]
+    return case
+
+
 def cases(operation: Any, path_ids: dict[str, list[Any]]) -> st.SearchStrategy[Any]:
-    """Valid and invalid requests, half of them with path ids that exist."""
+    """Generated requests, valid and invalid, half of them with path ids that exist; the
+    schema's documented examples with ids that exist; and those with one hostile value in."""
     names = [parameter.name for parameter in operation.path_parameters]
+    real = st.fixed_dictionaries({n: st.sampled_from(path_ids[n]) for n in names})
+
+    def generated(mode: GenerationMode, ids: dict[str, Any] | None) -> st.SearchStrategy[Any]:
+        return operation.as_strategy(generation_mode=mode, path_parameters=ids or None)
+
+    def documented(ids: dict[str, Any]) -> st.SearchStrategy[Any]:
+        examples = SCHEMA.get_strategies_from_examples(operation, path_parameters=ids or None)
+        return st.one_of(examples) if examples else generated(GenerationMode.POSITIVE, ids)
+
     options = []
     for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-        options.append(operation.as_strategy(generation_mode=mode))
+        options.append(generated(mode, None))
         if names:
-            real = st.fixed_dictionaries({n: st.sampled_from(path_ids[n]) for n in names})
-            options.append(
-                real.flatmap(
-                    lambda ids, mode=mode: operation.as_strategy(
-                        generation_mode=mode, path_parameters=ids
-                    )
-                )
-            )
-    return st.one_of(options)
+            options.append(real.flatmap(lambda ids, mode=mode: generated(mode, ids)))
+    sound = real.flatmap(documented)
+    hostile = st.builds(_poison, sound, st.integers(0, 1000), st.integers(0, 1000))
+    return st.one_of([*options, sound, hostile, hostile])
 
 
 def _excerpt(content: bytes, limit: int = 400) -> str:
