@@ -82,3 +82,16 @@ urlpatterns += [
     path("exports/<int:export_id>", export_detail, name="export-detail"),
     path("exports/<int:export_id>/manifest.json", export_manifest, name="export-manifest"),
 ]
+
+# The interaction explorer (insights): the dashboards link every point and bar here.
+from annotation.views.explorer import explorer, interaction_detail, send_to_queue  # noqa: E402
+
+urlpatterns += [
+    path("insights/<slug:name>/interactions", explorer, name="insights-explorer"),
+    path(
+        "insights/<slug:name>/interactions/<int:pk>",
+        interaction_detail,
+        name="insights-interaction",
+    ),
+    path("insights/<slug:name>/interactions/send", send_to_queue, name="insights-explorer-send"),
+]

@@ -34,6 +34,7 @@ from annotation.models import (
 from annotation.models.insights import SLICE_FIELDS
 from annotation.models.review import ItemState
 from annotation.review.settle import is_negative, schema_roles, settle
+from annotation.services.manual_items import MANUAL_ITEMS
 
 NEGATIVE_RATING = 0.4
 IMPLICIT_NEGATIVE_EVENTS = ("abandoned", "rephrased", "regenerated")
@@ -93,12 +94,6 @@ class _Review:
     sums: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0, 0.0])
 
 
-def _hour_interactions(project: Project, hour: datetime) -> QuerySet[Interaction]:
-    return Interaction.objects.filter(
-        project=project, timestamp__gte=hour, timestamp__lt=hour + timedelta(hours=1)
-    )
-
-
 def _feedback_counts(
     project: Project, interactions: QuerySet[Interaction], slices: dict[int, SliceKey]
 ) -> dict[SliceKey, _Counts]:
@@ -148,9 +143,10 @@ def _review_counts(
     interactions: QuerySet[Interaction], slices: dict[int, SliceKey]
 ) -> dict[tuple[SliceKey, int], _Review]:
     items = list(
-        QueueItem.objects.filter(
-            interaction_id__in=interactions.values("pk"), state=ItemState.DONE
-        ).values_list("pk", "queue_id", "interaction_id", "inclusion_probability", "queue__schema")
+        QueueItem.objects.filter(interaction_id__in=interactions.values("pk"), state=ItemState.DONE)
+        # Hand-picked items are no sample of anything (annotation/services/manual_items.py).
+        .exclude(MANUAL_ITEMS)
+        .values_list("pk", "queue_id", "interaction_id", "inclusion_probability", "queue__schema")
     )
     if not items:
         return {}
@@ -190,12 +186,25 @@ def _review_counts(
 
 def rollup_rebuild_hour(*, project: Project, hour: datetime) -> int:
     """Recompute every rollup row of one project and hour; returns the slices written."""
-    interactions = _hour_interactions(project, hour)
+    return rollup_rebuild_range(project=project, start=hour, end=hour + timedelta(hours=1))[1]
+
+
+def rollup_rebuild_range(*, project: Project, start: datetime, end: datetime) -> tuple[int, int]:
+    """Recompute the rollups of every hour in [start, end) (whole hours) in one pass.
+
+    Returns (hours with interactions, slice rows written). A day at a time keeps the number of
+    queries per hour low when a long range is rebuilt.
+    """
+    interactions = Interaction.objects.filter(
+        project=project, timestamp__gte=start, timestamp__lt=end
+    )
+    # A slice key leads with its hour, so one pass can cover many hours.
     slices: dict[int, SliceKey] = {}
     counts: dict[SliceKey, _Counts] = defaultdict(_Counts)
-    for pk, checked_at, *key in interactions.values_list(
-        "pk", "checked_at", *SLICE_FIELDS
-    ).iterator(chunk_size=5000):
+    rows = interactions.annotate(bucket=TruncHour("timestamp", tzinfo=UTC)).values_list(
+        "pk", "checked_at", "bucket", *SLICE_FIELDS
+    )
+    for pk, checked_at, *key in rows.iterator(chunk_size=10000):
         slice_key = tuple(key)
         slices[pk] = slice_key
         c = counts[slice_key]
@@ -213,20 +222,19 @@ def rollup_rebuild_hour(*, project: Project, hour: datetime) -> int:
         flags[(slices[interaction_id], check_id, severity)] += 1
     reviews = _review_counts(interactions, slices)
 
-    def dims(key: SliceKey) -> dict[str, str]:
-        return dict(zip(SLICE_FIELDS, key, strict=True))
+    def dims(key: SliceKey) -> dict[str, Any]:
+        return {"hour": key[0], **dict(zip(SLICE_FIELDS, key[1:], strict=True))}
 
     with transaction.atomic():
         for model in (SliceRollup, FlagRollup, ReviewRollup):
-            model.objects.filter(project=project, hour=hour).delete()
+            model.objects.filter(project=project, hour__gte=start, hour__lt=end).delete()
         SliceRollup.objects.bulk_create(
-            SliceRollup(project=project, hour=hour, **dims(key), **vars(c))
-            for key, c in counts.items()
+            (SliceRollup(project=project, **dims(key), **vars(c)) for key, c in counts.items()),
+            batch_size=2000,
         )
         FlagRollup.objects.bulk_create(
             FlagRollup(
                 project=project,
-                hour=hour,
                 **dims(key),
                 check_config_id=check_id,
                 severity=severity,
@@ -237,7 +245,6 @@ def rollup_rebuild_hour(*, project: Project, hour: datetime) -> int:
         ReviewRollup.objects.bulk_create(
             ReviewRollup(
                 project=project,
-                hour=hour,
                 **dims(key),
                 queue_id=queue_id,
                 reviewed=r.reviewed,
@@ -249,7 +256,7 @@ def rollup_rebuild_hour(*, project: Project, hour: datetime) -> int:
             )
             for (key, queue_id), r in reviews.items()
         )
-    return len(counts)
+    return len({key[0] for key in counts}), len(counts)
 
 
 def rollups_refresh_dirty(*, limit: int = _BATCH) -> int:
@@ -280,19 +287,11 @@ def rollups_refresh_dirty(*, limit: int = _BATCH) -> int:
 
 
 def rollups_rebuild(*, project: Project, since: datetime, until: datetime) -> int:
-    """Rebuild every hour of [since, until) that has interactions or rollups; returns the hours."""
-    start, end = hour_of(since), until
-    hours = set(
-        Interaction.objects.filter(project=project, timestamp__gte=start, timestamp__lt=end)
-        .annotate(bucket=TruncHour("timestamp", tzinfo=UTC))
-        .values_list("bucket", flat=True)
-        .distinct()
-    )
-    hours.update(
-        SliceRollup.objects.filter(project=project, hour__gte=start, hour__lt=end).values_list(
-            "hour", flat=True
-        )
-    )
-    for hour in sorted(hours):
-        rollup_rebuild_hour(project=project, hour=hour)
-    return len(hours)
+    """Rebuild every hour of [since, until), a day at a time; returns the hours with data."""
+    hours = 0
+    day = hour_of(since)
+    while day < until:
+        end = min(day + timedelta(days=1), until)
+        hours += rollup_rebuild_range(project=project, start=day, end=end)[0]
+        day = end
+    return hours
