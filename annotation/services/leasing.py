@@ -163,14 +163,28 @@ def leases_release(*, queue_id: int, annotator_id: int, now: datetime | None = N
 
     Each item is settled again: without that annotator it may no longer reach its overlap.
     """
-    now = now or timezone.now()
-    item_ids = sorted(
-        Lease.objects.filter(
-            queue_id=queue_id, annotator_id=annotator_id, state=LeaseState.ACTIVE
-        ).values_list("item_id", flat=True)
+    held = Lease.objects.filter(
+        queue_id=queue_id, annotator_id=annotator_id, state=LeaseState.ACTIVE
+    ).values_list("item_id", "annotator_id")
+    return _release(list(held), now or timezone.now())
+
+
+def leases_release_unassigned(*, queue: Queue, now: datetime | None = None) -> int:
+    """Hand back the active leases in `queue` of everyone no longer assigned to it or no longer a
+    member of its project; returns how many."""
+    staying = queue.annotators.filter(memberships__project_id=queue.project_id).values("pk")
+    held = (
+        Lease.objects.filter(queue=queue, state=LeaseState.ACTIVE)
+        .exclude(annotator_id__in=staying)
+        .values_list("item_id", "annotator_id")
     )
+    return _release(list(held), now or timezone.now())
+
+
+def _release(held: list[tuple[int, int]], now: datetime) -> int:
     released = 0
-    for item_id in item_ids:
+    # Items locked in id order, as every service that locks several does, so none deadlock.
+    for item_id, annotator_id in sorted(held):
         with transaction.atomic():
             item = item_lock(item_id)
             lease = Lease.objects.filter(
@@ -182,21 +196,6 @@ def leases_release(*, queue_id: int, annotator_id: int, now: datetime | None = N
             item.save(update_fields=["leases_active", "state", "finished_at", "updated_at"])
             released += 1
     return released
-
-
-def leases_release_unassigned(*, queue: Queue, now: datetime | None = None) -> int:
-    """Hand back the active leases in `queue` of everyone no longer assigned to it or no longer a
-    member of its project; returns how many."""
-    staying = queue.annotators.filter(memberships__project_id=queue.project_id).values("pk")
-    holders = (
-        Lease.objects.filter(queue=queue, state=LeaseState.ACTIVE)
-        .exclude(annotator_id__in=staying)
-        .values_list("annotator_id", flat=True)
-        .distinct()
-    )
-    return sum(
-        leases_release(queue_id=queue.pk, annotator_id=holder, now=now) for holder in list(holders)
-    )
 
 
 def _hand_back(item: QueueItem, lease: Lease, now: datetime) -> None:
