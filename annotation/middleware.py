@@ -24,6 +24,7 @@ from django.core.handlers.asgi import ASGIRequest
 from django.core.handlers.wsgi import LimitedStream
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django_htmx.http import reswap, retarget
 
 from annotation.api.errors import error_body
 from annotation.schemas.safe_json import printable
@@ -155,6 +156,8 @@ def _bad_input(
         )
     context = {"field": field, "message": message, "status": status}
     if request.headers.get("HX-Request") == "true":
-        # The same message, as a fragment for the element the request targets.
-        return render(request, "bad_input.html#message", context, status=status)
+        # The same message as a fragment, put at the top of the page (htmx swaps 400 and 413,
+        # see base.html) whatever the request targeted, so the form stays as it was.
+        response = render(request, "bad_input.html#message", context, status=status)
+        return reswap(retarget(response, "#main"), "afterbegin")
     return render(request, "bad_input.html", context, status=status)

@@ -84,6 +84,8 @@ def test_a_form_value_with_nul_is_a_400_naming_the_field(
     assert response.status_code == 400
     assert f"The field `{field}` contains a NUL character" in html
     assert ("<html" in html) is not htmx
+    if htmx:  # shown at the top of the page, whatever the form targeted (see base.html)
+        assert (response["HX-Retarget"], response["HX-Reswap"]) == ("#main", "afterbegin")
     assert (Queue.objects.count(), Guideline.objects.count()) == (queues, guidelines)
     targets.annotation.refresh_from_db()
     assert targets.annotation.values == {"verdict": "bad"}
