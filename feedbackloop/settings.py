@@ -224,6 +224,11 @@ SPECTACULAR_SETTINGS = {
     # and it would tell a third party where our schema lives).
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "COMPONENT_SPLIT_REQUEST": True,
+    # Queues and their items both have a `state`: name each set of values after what it is.
+    "ENUM_NAME_OVERRIDES": {
+        "QueueStateEnum": "annotation.models.review.QueueState",
+        "ItemStateEnum": "annotation.models.review.ItemState",
+    },
 }
 
 # Celery: eager (tasks run inline) when no broker is configured, so the demo needs no Redis.
