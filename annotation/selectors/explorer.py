@@ -281,16 +281,16 @@ def _labels_contain(labels: Sequence[str]) -> Q:
 def _feedback() -> QuerySet[Feedback]:
     feedback = Feedback.objects.filter(interaction_id=OuterRef("pk"))
     if connection.vendor != "postgresql":
-        feedback = feedback.annotate(labels_text=Cast("labels", TextField()))
+        feedback = feedback.alias(labels_text=Cast("labels", TextField()))
     return feedback
 
 
 def _text_filter(interactions: QuerySet[Interaction], text: str) -> QuerySet[Interaction]:
     if connection.vendor == "postgresql":
-        return interactions.annotate(document=_Document()).filter(
+        return interactions.alias(document=_Document()).filter(
             document=SearchQuery(text, config="simple", search_type="plain")
         )
-    interactions = interactions.annotate(messages_text=Cast("messages", TextField()))
+    interactions = interactions.alias(messages_text=Cast("messages", TextField()))
     for word in text.split():
         interactions = interactions.filter(
             Q(response__icontains=word) | Q(messages_text__icontains=word)
@@ -385,7 +385,7 @@ def explorer_interactions(*, project: Project, query: ExplorerQuery) -> QuerySet
         # Compared as text: plan=pro matches "pro", tier=3 matches 3 and "3".
         name = f"meta_{len(found.query.annotations)}"
         value_text: Expression = Cast(KeyTextTransform(key, "metadata"), TextField())
-        found = found.annotate(**{name: value_text}).filter(**{name: value})
+        found = found.alias(**{name: value_text}).filter(**{name: value})
     if query.reviewed_bad:
         found = found.filter(pk__in=_reviewed_bad_ids(project, query))
     if query.text:

@@ -6,7 +6,6 @@ a queue is for leads. Every page answers as a full page or, to htmx, as the part
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -162,8 +161,10 @@ def send_to_queue(request: HtmxHttpRequest, name: str) -> HttpResponse:
     try:
         queue = _target_queue(project, request.POST.get("target_queue", ""))
         if request.POST.get("all") == "1":
-            query = explorer_query_parse(_params(QueryDict(filters)), project=project)
-            ids = explorer_ids(project=project, query=replace(query, after=None))
+            # Every match, from the newest: where the page was does not narrow "all".
+            params = {k: v for k, v in _params(QueryDict(filters)).items() if k != "after"}
+            query = explorer_query_parse(params, project=project)
+            ids = explorer_ids(project=project, query=query)
         else:
             ids = _ticked(request.POST.getlist("interaction"))
         user: User = request.user  # type: ignore[assignment]
