@@ -200,31 +200,35 @@ def test_djangos_own_server_asks_for_a_content_length(
     assert not Interaction.objects.exists()
 
 
-def test_an_asgi_server_hands_over_a_chunked_body_that_is_read(
-    keyed_project: KeyedProject,
-) -> None:
+def test_an_asgi_server_hands_over_a_chunked_body_that_is_read(lead: Persona) -> None:
     import io
 
     from django.core.handlers.asgi import ASGIRequest
     from django.core.handlers.base import BaseHandler
 
-    body = json.dumps({"request_id": "req-1", "prompt": "p", "response": "r"}).encode()
+    queue = {
+        "project": "support-bot",
+        "name": "chunked",
+        "sources": [{"type": "low_rated", "threshold": 0.4}],
+        "schema": REVIEW_SCHEMA,
+    }
     # What an ASGI server (uvicorn, daphne) hands Django for a chunked request: the body whole,
-    # the Transfer-Encoding header, no Content-Length.
+    # the Transfer-Encoding header, no Content-Length. DRF sized the body by Content-Length and
+    # read nothing.
     request = ASGIRequest(
         {
             "type": "http",
             "method": "POST",
-            "path": "/api/v1/interactions",
+            "path": "/api/v1/queues",
             "query_string": b"",
             "headers": [
                 (b"host", b"testserver"),
                 (b"transfer-encoding", b"chunked"),
                 (b"content-type", b"application/json"),
-                (b"authorization", f"Bearer {keyed_project.key}".encode()),
+                (b"authorization", f"Token {lead.token}".encode()),
             ],
         },
-        io.BytesIO(body),
+        io.BytesIO(json.dumps(queue).encode()),
     )
     handler = BaseHandler()
     handler.load_middleware()
@@ -232,4 +236,4 @@ def test_an_asgi_server_hands_over_a_chunked_body_that_is_read(
     response = handler.get_response(request)
 
     assert response.status_code == 201, response.content
-    assert Interaction.objects.get().request_id == "req-1"
+    assert Queue.objects.get().name == "chunked"
