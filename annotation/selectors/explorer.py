@@ -25,9 +25,11 @@ from typing import Any
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.postgres.search import SearchQuery, SearchVectorField
 from django.db import connection
-from django.db.models import Exists, Expression, Func, OuterRef, Prefetch, Q, QuerySet, TextField
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Exists, Expression, OuterRef, Prefetch, Q, QuerySet, TextField
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
+from django.db.models.sql.compiler import SQLCompiler
 
 from annotation.insights.query import InvalidQuery, SliceFilter, parse_filters, parse_time
 from annotation.models import (
@@ -257,12 +259,15 @@ def explorer_query_parse(params: Mapping[str, Sequence[str]], *, project: Projec
 # -- reading ---------------------------------------------------------------------------------------
 
 
-class _Document(Func):
+class _Document(Expression):
     """The text-search document of an interaction, spelled as the index spells it."""
 
     output_field = SearchVectorField()
 
-    def as_sql(self, compiler: Any, conn: Any, **extra: Any) -> tuple[str, list[Any]]:
+    # Django's lookups add a list of parameters to the ones returned here (the stubs say tuple).
+    def as_sql(  # type: ignore[override]
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
+    ) -> tuple[str, list[Any]]:
         table = compiler.quote_name_unless_alias(Interaction._meta.db_table)
         return DOCUMENT_SQL.format(table=table), []
 
@@ -447,12 +452,6 @@ def explorer_ids(
     return list(found.values_list("pk", flat=True)[:limit])
 
 
-def explorer_count(*, project: Project, query: ExplorerQuery, cap: int = MAX_SELECTION) -> int:
-    """How many interactions match, counted up to `cap` + 1 (a bounded count stays cheap)."""
-    found = explorer_interactions(project=project, query=query)
-    return found.order_by().values("pk")[: cap + 1].count()
-
-
 def explorer_access(user: User | AnonymousUser, name: str) -> tuple[Project | None, str | None]:
     """The project named `name` among the user's, and their role in it (None, None if none)."""
     if not user.is_authenticated:
@@ -466,7 +465,8 @@ def explorer_access(user: User | AnonymousUser, name: str) -> tuple[Project | No
 
 
 def explorer_queues(project: Project) -> list[Queue]:
-    return list(Queue.objects.filter(project=project).exclude(state="archived").order_by("name"))
+    """The project's queues by name (archived ones too: their items can still be filtered)."""
+    return list(Queue.objects.filter(project=project).order_by("name"))
 
 
 def explorer_checks(project: Project) -> list[str]:
@@ -481,7 +481,6 @@ __all__ = [
     "ExplorerPage",
     "ExplorerQuery",
     "InvalidQuery",
-    "explorer_count",
     "explorer_ids",
     "explorer_interactions",
     "explorer_page",

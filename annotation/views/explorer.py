@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from annotation.models import Project, Queue, Role, Severity
 from annotation.models.feedback import FeedbackKind
-from annotation.models.review import ItemState
+from annotation.models.review import ItemState, QueueState
 from annotation.rendering import highlight_spans
 from annotation.selectors.explorer import (
     MAX_SELECTION,
@@ -83,7 +83,8 @@ def explorer(request: HtmxHttpRequest, name: str) -> HttpResponse:
         "is_lead": is_lead,
         "params": request.GET,
         "checks": explorer_checks(project),
-        "queues": explorer_queues(project),
+        "queues": (queues := explorer_queues(project)),
+        "send_queues": [queue for queue in queues if queue.state != QueueState.ARCHIVED],
         "page_size": PAGE_SIZE,
         "max_selection": MAX_SELECTION,
         "filters": _filters_without(request.GET, "after"),
