@@ -64,6 +64,13 @@ def _params(query: QueryDict) -> dict[str, list[str]]:
     return {name: query.getlist(name) for name in query}
 
 
+def _partial(request: HtmxHttpRequest) -> bool:
+    # htmx restoring a pushed URL from the server (Back, with its history cache empty) swaps the
+    # whole body: it needs the full page.
+    htmx = request.htmx
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
 def _vary(response: HttpResponse) -> HttpResponse:
     patch_vary_headers(response, ("HX-Request",))
     return response
@@ -106,7 +113,7 @@ def explorer(request: HtmxHttpRequest, name: str) -> HttpResponse:
         context["first_page"] = query.after is None
         if page.next_cursor:
             context["older"] = f"?{_filters_without(request.GET, 'after')}&after={page.next_cursor}"
-    template = f"{PAGE}#results" if request.htmx and not request.htmx.boosted else PAGE
+    template = f"{PAGE}#results" if _partial(request) else PAGE
     return _vary(render(request, template, context, status=status))
 
 
@@ -145,7 +152,7 @@ def interaction_detail(request: HtmxHttpRequest, name: str, pk: int) -> HttpResp
         "items": items,
         "back": request.GET.get("back", ""),
     }
-    template = f"{DETAIL}#detail" if request.htmx and not request.htmx.boosted else DETAIL
+    template = f"{DETAIL}#detail" if _partial(request) else DETAIL
     return _vary(render(request, template, context))
 
 

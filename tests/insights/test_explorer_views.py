@@ -138,6 +138,13 @@ def test_an_htmx_request_gets_only_the_results(lead: Persona, interactions: Any)
     assert "HX-Request" in response["Vary"]
 
 
+def test_restoring_a_pushed_url_gets_the_whole_page(lead: Persona, interactions: Any) -> None:
+    response = client_for(lead).get(
+        URL, {"model_version": "1.4.0"}, HTTP_HX_HISTORY_RESTORE_REQUEST="true", **HTMX
+    )
+    assert "<html" in response.content.decode()
+
+
 def test_it_takes_the_dashboards_link_contract(
     lead: Persona, project: Project, interactions: list[Interaction]
 ) -> None:
