@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db import connection, models, transaction
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
@@ -94,19 +94,40 @@ class _Review:
     sums: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0, 0.0])
 
 
-def _feedback_counts(
-    project: Project, interactions: QuerySet[Interaction], slices: dict[int, SliceKey]
-) -> dict[SliceKey, _Counts]:
+def _in_range(project: Project, start: datetime, end: datetime, path: str) -> dict[str, Any]:
+    return {
+        f"{path}project": project,
+        f"{path}timestamp__gte": start,
+        f"{path}timestamp__lt": end,
+    }
+
+
+def _keyed(queryset: QuerySet[Any], path: str) -> QuerySet[Any]:
+    """Rows with their slice key: the hour of the interaction, then its slice fields."""
+    return queryset.annotate(
+        k_hour=TruncHour(f"{path}timestamp", tzinfo=UTC),
+        **{f"k_{name}": F(f"{path}{name}") for name in SLICE_FIELDS},
+    )
+
+
+KEY_FIELDS = ("k_hour", *(f"k_{name}" for name in SLICE_FIELDS))
+
+
+def _feedback_counts(project: Project, start: datetime, end: datetime) -> dict[SliceKey, _Counts]:
     negative_labels = set(project.negative_label_names)
     counts: dict[SliceKey, _Counts] = defaultdict(_Counts)
+    keys: dict[int, SliceKey] = {}
     rated: set[int] = set()
     negative: set[int] = set()
     implicit_negative: set[int] = set()
-    rows = Feedback.objects.filter(interaction_id__in=interactions.values("pk")).values_list(
-        "interaction_id", "kind", "normalized_score", "labels", "event"
-    )
-    for interaction_id, kind, score, labels, event in rows.iterator(chunk_size=5000):
-        c = counts[slices[interaction_id]]
+    rows = _keyed(
+        Feedback.objects.filter(**_in_range(project, start, end, "interaction__")), "interaction__"
+    ).values_list("interaction_id", "kind", "normalized_score", "labels", "event", *KEY_FIELDS)
+    for interaction_id, kind, score, labels, event, *key in rows.iterator(chunk_size=10000):
+        slice_key = keys.get(interaction_id)
+        if slice_key is None:
+            slice_key = keys[interaction_id] = tuple(key)
+        c = counts[slice_key]
         c.feedback += 1
         if kind == "rating" and score is not None:
             c.ratings += 1
@@ -134,19 +155,24 @@ def _feedback_counts(
         (implicit_negative, "implicit_negative"),
     ):
         for interaction_id in ids:
-            c = counts[slices[interaction_id]]
+            c = counts[keys[interaction_id]]
             setattr(c, name, getattr(c, name) + 1)
     return counts
 
 
 def _review_counts(
-    interactions: QuerySet[Interaction], slices: dict[int, SliceKey]
+    project: Project, start: datetime, end: datetime
 ) -> dict[tuple[SliceKey, int], _Review]:
     items = list(
-        QueueItem.objects.filter(interaction_id__in=interactions.values("pk"), state=ItemState.DONE)
+        _keyed(
+            QueueItem.objects.filter(
+                **_in_range(project, start, end, "interaction__"), state=ItemState.DONE
+            ),
+            "interaction__",
+        )
         # Hand-picked items are no sample of anything (annotation/services/manual_items.py).
         .exclude(MANUAL_ITEMS)
-        .values_list("pk", "queue_id", "interaction_id", "inclusion_probability", "queue__schema")
+        .values_list("pk", "queue_id", "inclusion_probability", "queue__schema", *KEY_FIELDS)
     )
     if not items:
         return {}
@@ -164,7 +190,7 @@ def _review_counts(
     )
     reviews: dict[tuple[SliceKey, int], _Review] = defaultdict(_Review)
     roles_by_queue: dict[int, Any] = {}
-    for item_id, queue_id, interaction_id, probability, schema in items:
+    for item_id, queue_id, probability, schema, *key in items:
         roles = roles_by_queue.get(queue_id)
         if roles is None:
             roles = roles_by_queue[queue_id] = schema_roles(schema or {})
@@ -176,7 +202,7 @@ def _review_counts(
         bad = 1.0 if is_negative(outcome.verdict(roles)) else 0.0
         w = 1.0 / probability
         a = (1.0 - probability) * w * w
-        review = reviews[(slices[interaction_id], queue_id)]
+        review = reviews[(tuple(key), queue_id)]
         review.reviewed += 1
         review.bad += int(bad)
         for index, value in enumerate((w, w * bad, a, a * bad)):
@@ -195,68 +221,80 @@ def rollup_rebuild_range(*, project: Project, start: datetime, end: datetime) ->
     Returns (hours with interactions, slice rows written). A day at a time keeps the number of
     queries per hour low when a long range is rebuilt.
     """
-    interactions = Interaction.objects.filter(
-        project=project, timestamp__gte=start, timestamp__lt=end
-    )
-    # A slice key leads with its hour, so one pass can cover many hours.
-    slices: dict[int, SliceKey] = {}
     counts: dict[SliceKey, _Counts] = defaultdict(_Counts)
-    rows = interactions.annotate(bucket=TruncHour("timestamp", tzinfo=UTC)).values_list(
-        "pk", "checked_at", "bucket", *SLICE_FIELDS
-    )
-    for pk, checked_at, *key in rows.iterator(chunk_size=10000):
-        slice_key = tuple(key)
-        slices[pk] = slice_key
-        c = counts[slice_key]
-        c.interactions += 1
-        c.checked += checked_at is not None
-    for slice_key, extra in _feedback_counts(project, interactions, slices).items():
+    interactions = _keyed(Interaction.objects.filter(**_in_range(project, start, end, "")), "")
+    for row in interactions.values(*KEY_FIELDS).annotate(
+        n=Count("pk"), n_checked=Count("pk", filter=Q(checked_at__isnull=False))
+    ):
+        c = counts[tuple(row[name] for name in KEY_FIELDS)]
+        c.interactions, c.checked = row["n"], row["n_checked"]
+    for slice_key, extra in _feedback_counts(project, start, end).items():
         c = counts[slice_key]
         for name, value in vars(extra).items():
             if name not in ("interactions", "checked"):
                 setattr(c, name, value)
-    flags: dict[tuple[SliceKey, int, int], int] = defaultdict(int)
-    for interaction_id, check_id, severity in Flag.objects.filter(
-        interaction_id__in=interactions.values("pk"), flagged=True
-    ).values_list("interaction_id", "check_config_id", "severity"):
-        flags[(slices[interaction_id], check_id, severity)] += 1
-    reviews = _review_counts(interactions, slices)
-
-    def dims(key: SliceKey) -> dict[str, Any]:
-        return {"hour": key[0], **dict(zip(SLICE_FIELDS, key[1:], strict=True))}
+    flags = {
+        (tuple(row[name] for name in KEY_FIELDS), row["check_config_id"], row["severity"]): row["n"]
+        for row in _keyed(
+            Flag.objects.filter(**_in_range(project, start, end, "interaction__"), flagged=True),
+            "interaction__",
+        )
+        .values(*KEY_FIELDS, "check_config_id", "severity")
+        .annotate(n=Count("pk"))
+    }
+    reviews = _review_counts(project, start, end)
 
     with transaction.atomic():
         for model in (SliceRollup, FlagRollup, ReviewRollup):
             model.objects.filter(project=project, hour__gte=start, hour__lt=end).delete()
-        SliceRollup.objects.bulk_create(
-            (SliceRollup(project=project, **dims(key), **vars(c)) for key, c in counts.items()),
-            batch_size=2000,
+        counter_names = [f.name for f in fields(_Counts)]
+        _write(
+            SliceRollup,
+            ["project_id", "hour", *SLICE_FIELDS, *counter_names],
+            ((project.pk, *key, *astuple(c)) for key, c in counts.items()),
         )
-        FlagRollup.objects.bulk_create(
-            FlagRollup(
-                project=project,
-                **dims(key),
-                check_config_id=check_id,
-                severity=severity,
-                flagged=n,
-            )
-            for (key, check_id, severity), n in flags.items()
+        _write(
+            FlagRollup,
+            ["project_id", "hour", *SLICE_FIELDS, "check_id", "severity", "flagged"],
+            ((project.pk, *key, check, severity, n) for (key, check, severity), n in flags.items()),
         )
-        ReviewRollup.objects.bulk_create(
-            ReviewRollup(
-                project=project,
-                **dims(key),
-                queue_id=queue_id,
-                reviewed=r.reviewed,
-                bad=r.bad,
-                sum_w=r.sums[0],
-                sum_wy=r.sums[1],
-                sum_a=r.sums[2],
-                sum_ay=r.sums[3],
-            )
-            for (key, queue_id), r in reviews.items()
+        _write(
+            ReviewRollup,
+            [
+                "project_id",
+                "hour",
+                *SLICE_FIELDS,
+                "queue_id",
+                "reviewed",
+                "bad",
+                "sum_w",
+                "sum_wy",
+                "sum_a",
+                "sum_ay",
+            ],
+            (
+                (project.pk, *key, queue, r.reviewed, r.bad, *r.sums)
+                for (key, queue), r in reviews.items()
+            ),
         )
     return len({key[0] for key in counts}), len(counts)
+
+
+def _write(model: type[models.Model], columns: list[str], rows: Iterable[tuple[Any, ...]]) -> None:
+    """Insert plain rows: COPY on PostgreSQL (rebuilding a month writes tens of thousands),
+    the ORM elsewhere."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            raw = cursor.cursor  # psycopg's own cursor, for COPY
+            with raw.copy(f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        return
+    by_column = {f.column: f.attname for f in model._meta.concrete_fields}
+    attnames = [by_column[c] for c in columns]
+    model._default_manager.bulk_create(
+        (model(**dict(zip(attnames, row, strict=True))) for row in rows), batch_size=1000
+    )
 
 
 def rollups_refresh_dirty(*, limit: int = _BATCH) -> int:
@@ -290,6 +328,9 @@ def rollups_rebuild(*, project: Project, since: datetime, until: datetime) -> in
     """Rebuild every hour of [since, until), a day at a time; returns the hours with data."""
     hours = 0
     day = hour_of(since)
+    # Whole hours only: a rollup row holds its whole hour.
+    if hour_of(until) != until:
+        until = hour_of(until) + timedelta(hours=1)
     while day < until:
         end = min(day + timedelta(days=1), until)
         hours += rollup_rebuild_range(project=project, start=day, end=end)[0]

@@ -1,0 +1,258 @@
+"""Insights at production volume on PostgreSQL: rollup build rate and the metrics' server time.
+
+    .venv/bin/python bench/insights.py [--interactions 5000000] [--feedback 1000000] [--requests 30]
+
+1. COPY `--interactions` interactions over 30 days (3 models, 4 model versions, 5 prompt
+   templates in 3 versions, an A/B experiment, metadata), `--feedback` feedback rows linked to
+   them (ratings, reasons, implicit events) and flags of the `pii` check on 5%, then VACUUM
+   ANALYZE, as autovacuum would after a load.
+2. Builds every hourly rollup from scratch with the service the beat task runs
+   (`rollups_rebuild`), in this process: interactions/s.
+3. Times, inside Django (middleware, authentication, queries, JSON; a cold cache for the first
+   request), `--requests` requests each of: a 7-day hourly series of the negative-feedback rate
+   by model version, a 30-day daily flag rate, and a 30-day A/B comparison of two model
+   versions; prints p50 and p95 in ms.
+
+Uses (and recreates) the database `feedbackloop_bench_insights` (`BENCH_DB` to change it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+
+os.environ.setdefault("BENCH_DB", "feedbackloop_bench_insights")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench._harness import BENCH_DATABASE_URL, bench_env, fresh_database, manage
+
+END = datetime(2026, 11, 30, tzinfo=UTC)
+DAYS = 30
+MODELS = [("gpt-x", "1.4.0"), ("gpt-x", "1.5.0-rc1"), ("gpt-y", "2.0"), ("gpt-z", "0.9")]
+TEMPLATES = [(f"template_{t}", str(v)) for t in range(5) for v in range(1, 4)]
+
+
+def load(conn: psycopg.Connection, project_id: int, interactions: int, feedback: int) -> None:
+    rng = random.Random(7)
+    messages = [
+        json.dumps([{"role": "user", "content": f"Question {n} about billing and invoices?"}])
+        for n in range(200)
+    ]
+    metadata = [
+        json.dumps({"locale": loc, "channel": ch})
+        for loc in ("en-GB", "de-DE", "fr-FR")
+        for ch in ("web", "ios", "android")
+    ]
+    span = DAYS * 24 * 3600
+    columns = (
+        "project_id, request_id, timestamp, model, model_version, prompt_template, "
+        "prompt_template_version, messages, response, retrieved_context, user_id, session_id, "
+        "experiment, variant, latency_ms, tokens_in, tokens_out, cost, metadata, received_at, "
+        "checked_at"
+    )
+    started = time.perf_counter()
+    with (
+        conn.cursor() as cursor,
+        cursor.copy(f"COPY annotation_interaction ({columns}) FROM STDIN") as copy,
+    ):
+        for n in range(interactions):
+            model, version = MODELS[n % len(MODELS)]
+            template, template_version = TEMPLATES[n % len(TEMPLATES)]
+            moment = END - timedelta(seconds=rng.randrange(span))
+            copy.write_row(
+                (
+                    project_id,
+                    f"r{n}",
+                    moment,
+                    model,
+                    version,
+                    template,
+                    template_version,
+                    messages[n % 200],
+                    f"Answer {n}: open Billing, then Invoices.",
+                    "[]",
+                    "",
+                    "",
+                    "tone-test",
+                    "AB"[n % 2],
+                    800.0,
+                    300,
+                    120,
+                    None,
+                    metadata[n % len(metadata)],
+                    moment,
+                    moment,
+                )
+            )
+    print(f"loaded {interactions:,} interactions in {time.perf_counter() - started:.0f} s")
+    ids = [
+        row[0]
+        for row in conn.execute(
+            "SELECT id FROM annotation_interaction WHERE project_id = %s ORDER BY id", (project_id,)
+        )
+    ]
+    started = time.perf_counter()
+    fb_columns = (
+        "project_id, request_id, interaction_id, kind, source, value, scale, normalized_score, "
+        "labels, text, event, user_id, metadata, timestamp, received_at, feedback_id"
+    )
+    with (
+        conn.cursor() as cursor,
+        cursor.copy(f"COPY annotation_feedback ({fb_columns}) FROM STDIN") as copy,
+    ):
+        for _ in range(feedback):
+            index = rng.randrange(len(ids))
+            worse = MODELS[index % len(MODELS)][1] == "1.5.0-rc1"
+            roll = rng.random()
+            if roll < 0.7:
+                down = rng.random() < (0.29 if worse else 0.14)
+                row = ("rating", 0.0 if down else 1.0, "thumbs", 0.0 if down else 1.0, "[]", "")
+            elif roll < 0.85:
+                row = (
+                    "label",
+                    None,
+                    "",
+                    None,
+                    json.dumps([rng.choice(["incorrect", "unhelpful"])]),
+                    "",
+                )
+            else:
+                row = (
+                    "implicit",
+                    None,
+                    "",
+                    None,
+                    "[]",
+                    rng.choice(["copy", "rephrased", "abandoned"]),
+                )
+            kind, value, scale, score, labels, event = row
+            copy.write_row(
+                (
+                    project_id,
+                    f"r{index}",
+                    ids[index],
+                    kind,
+                    "user",
+                    value,
+                    scale,
+                    score,
+                    labels,
+                    "",
+                    event,
+                    "",
+                    "{}",
+                    END,
+                    END,
+                    "",
+                )
+            )
+    print(f"loaded {feedback:,} feedback rows in {time.perf_counter() - started:.0f} s")
+    check_id = conn.execute(
+        "SELECT id FROM annotation_check WHERE project_id = %s AND name = 'pii'", (project_id,)
+    ).fetchone()[0]
+    conn.execute(
+        """INSERT INTO annotation_flag (project_id, interaction_id, check_id, flagged, severity,
+               score, spans, label, rationale, created_at)
+           SELECT project_id, id, %s, true, 30, 1.0, '[]', 'email', '', timestamp
+           FROM annotation_interaction WHERE project_id = %s AND id %% 20 = 0""",
+        (check_id, project_id),
+    )
+    conn.commit()
+    conn.autocommit = True
+    conn.execute("VACUUM ANALYZE")
+    conn.autocommit = False
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--interactions", type=int, default=5_000_000)
+    parser.add_argument("--feedback", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=30)
+    args = parser.parse_args()
+
+    fresh_database()
+    manage("createproject", "bench")
+    with psycopg.connect(BENCH_DATABASE_URL) as conn:
+        project_id = conn.execute(
+            "SELECT id FROM annotation_project WHERE name = 'bench'"
+        ).fetchone()[0]
+        load(conn, project_id, args.interactions, args.feedback)
+
+    os.environ.update(bench_env())
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "feedbackloop.settings")
+    import django
+
+    django.setup()
+    from django.core.cache import cache
+    from django.test import Client
+
+    from annotation.models import Project, Role
+    from annotation.services.projects import member_upsert
+    from annotation.services.rollups import rollups_rebuild
+
+    project = Project.objects.get(name="bench")
+    started = time.perf_counter()
+    hours = rollups_rebuild(project=project, since=END - timedelta(days=DAYS + 1), until=END)
+    seconds = time.perf_counter() - started
+    print(
+        f"rollups from scratch: {hours} hours in {seconds:.1f} s = "
+        f"{args.interactions / seconds:,.0f} interactions/s"
+    )
+
+    token = member_upsert(username="lead", project=project, role=Role.LEAD).secret
+    client = Client(HTTP_AUTHORIZATION=f"Token {token}", HTTP_HOST="localhost")
+    week = {"since": (END - timedelta(days=7)).isoformat(), "until": END.isoformat()}
+    month = {"since": (END - timedelta(days=DAYS)).isoformat(), "until": END.isoformat()}
+    requests = {
+        "timeseries 7 days hourly by model_version": (
+            "/api/v1/metrics/timeseries",
+            {"metric": "negative_feedback_rate", "group_by": "model_version", **week},
+        ),
+        "timeseries 30 days daily flag rate": (
+            "/api/v1/metrics/timeseries",
+            {"metric": "flag_rate", "check": "pii", "bucket": "day", **month},
+        ),
+        "compare 30 days 1.4.0 vs 1.5.0-rc1": (
+            "/api/v1/metrics/compare",
+            {"dimension": "model_version", "a": "1.4.0", "b": "1.5.0-rc1", **month},
+        ),
+    }
+    for name, (path, params) in requests.items():
+        cache.clear()
+        timings = []
+        for _ in range(args.requests):
+            before = time.perf_counter()
+            response = client.get(path, {"project": "bench", **params})
+            timings.append((time.perf_counter() - before) * 1000)
+            assert response.status_code == 200, response.content[:300]
+        print(
+            f"{name}: p50 {percentile(timings, 0.5):.1f} ms, p95 {percentile(timings, 0.95):.1f} ms "
+            f"(first, cold: {timings[0]:.1f} ms)"
+        )
+    body = client.get(
+        "/api/v1/metrics/compare",
+        {"project": "bench", **requests["compare 30 days 1.4.0 vs 1.5.0-rc1"][1]},
+    ).json()
+    negative = next(m for m in body["metrics"] if m["metric"] == "negative_feedback_rate")
+    print(
+        "negative_feedback_rate 1.4.0 vs 1.5.0-rc1: "
+        f"{negative['a']['value']:.3f} vs {negative['b']['value']:.3f}, difference "
+        f"{negative['difference']:+.3f} [{negative['ci95'][0]:.3f}, {negative['ci95'][1]:.3f}], "
+        f"p = {negative['p_value']:.2g}"
+    )
+
+
+if __name__ == "__main__":
+    main()
