@@ -408,7 +408,12 @@ class ExplorerPage:
 def _newest_first(found: QuerySet[Interaction], after: tuple[datetime, int] | None) -> Any:
     if after is not None:
         timestamp, pk = after
-        found = found.filter(Q(timestamp__lt=timestamp) | Q(timestamp=timestamp, pk__lt=pk))
+        # The redundant `timestamp <= t` is what the (project, timestamp) index can seek to: with
+        # the OR alone, a deep page would scan every newer row first, as an OFFSET does.
+        found = found.filter(
+            Q(timestamp__lt=timestamp) | Q(timestamp=timestamp, pk__lt=pk),
+            timestamp__lte=timestamp,
+        )
     return found.order_by("-timestamp", "-pk")
 
 
