@@ -20,7 +20,13 @@ from annotation.models import (
     QueueItem,
     ReviewRollup,
 )
-from annotation.selectors.explorer import explorer_interactions, explorer_query_parse
+from annotation.selectors.explorer import (
+    _newest_first,
+    cursor_encode,
+    explorer_interactions,
+    explorer_page,
+    explorer_query_parse,
+)
 from annotation.services.manual_items import (
     MAX_MANUAL_ITEMS,
     ManualAddError,
@@ -450,3 +456,32 @@ def test_word_search_uses_the_text_index_on_postgresql_and_substrings_on_sqlite(
         assert "interaction_text_search" in found.explain()
     else:
         assert "LIKE" in str(found.query)
+
+
+def test_an_older_page_seeks_in_the_time_index(project: Project) -> None:
+    now = timezone.now()
+    Interaction.objects.bulk_create(
+        Interaction(
+            project=project,
+            request_id=f"r{i}",
+            timestamp=now - timedelta(seconds=i),
+            received_at=now,
+        )
+        for i in range(3000)
+    )
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE annotation_interaction")
+    deep = Interaction.objects.order_by("timestamp").values_list("timestamp", "pk")[100]
+    cursor_value = cursor_encode(deep)
+    query = explorer_query_parse({"after": [cursor_value]}, project=project)
+
+    page = explorer_page(project=project, query=query)
+
+    assert len(page.rows) == 50 and page.rows[0].timestamp < deep[0]
+    plan = _newest_first(explorer_interactions(project=project, query=query), deep)[:51].explain()
+    if connection.vendor == "postgresql":
+        seek = next(line for line in plan.splitlines() if "Index Cond" in line)
+        assert '"timestamp" <=' in seek
+    else:
+        assert "timestamp<" in plan.replace(" ", "")
