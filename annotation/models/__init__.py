@@ -80,9 +80,12 @@ __all__ += ["AgreementReport", "AuditEvent", "Export", "ExportFormat", "ExportKi
 
 from annotation.models.insights import (  # noqa: E402
     FlagRollup,
+    InsightReport,
+    InsightReportKind,
     ReviewRollup,
     RollupDirty,
     SliceRollup,
 )
 
 __all__ += ["FlagRollup", "ReviewRollup", "RollupDirty", "SliceRollup"]
+__all__ += ["InsightReport", "InsightReportKind"]

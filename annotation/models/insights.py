@@ -135,3 +135,38 @@ class RollupDirty(models.Model):
 
     def __str__(self) -> str:
         return f"project {self.project_id} at {self.hour:%Y-%m-%d %H}:00"
+
+
+class InsightReportKind(models.TextChoices):
+    SLICES = "slices", "Worst metadata slices"
+    THEMES = "themes", "Comment themes"
+    RETRIEVAL = "retrieval", "Retrieval"
+    SIGNALS = "signals", "Retraining signal"
+
+
+class InsightReport(models.Model):
+    """A report too costly to compute per page view (it reads interactions, not rollups),
+    computed by Celery for one project and window and stored whole; the newest one is shown."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=InsightReportKind.choices)
+    since = models.DateTimeField()
+    until = models.DateTimeField()
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    body = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    requested_at = models.DateTimeField()
+    computed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["project", "kind", "-requested_at"], name="insight_report_latest")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} report of project {self.project_id} ({self.since:%Y-%m-%d}…)"
