@@ -28,7 +28,7 @@ from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Exists, Expression, OuterRef, Prefetch, Q, QuerySet, TextField
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Left
 from django.db.models.sql.compiler import SQLCompiler
 
 from annotation.insights.query import InvalidQuery, SliceFilter, parse_filters, parse_time
@@ -54,6 +54,7 @@ PAGE_SIZE = 50
 # "All matching" sends at most this many interactions to a queue in one go.
 MAX_SELECTION = 5_000
 MAX_TEXT = 200
+EXCERPT_CHARS = 200
 MAX_METADATA_FILTERS = 10
 MAX_VALUES = 50
 TRUE_WORDS = ("1", "true", "yes", "on")
@@ -436,9 +437,11 @@ def explorer_page(
             "prompt_template_version",
             "experiment",
             "variant",
-            "response",
             "project_id",
-        ).prefetch_related(Prefetch("flags", queryset=flags))[: limit + 1]
+        )
+        # The start of the response is all a row shows; a long one stays in the database.
+        .annotate(excerpt=Left("response", EXCERPT_CHARS))
+        .prefetch_related(Prefetch("flags", queryset=flags))[: limit + 1]
     )
     more = len(rows) > limit
     rows = rows[:limit]

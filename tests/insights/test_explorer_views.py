@@ -21,6 +21,7 @@ from annotation.models import (
     ReviewRollup,
 )
 from annotation.selectors.explorer import (
+    ExplorerQuery,
     _newest_first,
     cursor_encode,
     explorer_interactions,
@@ -88,6 +89,7 @@ def test_it_shows_leads_and_engineers_the_interactions_newest_first(
     assert response.status_code == 200
     assert "<html" in html and "Interactions of support-bot" in html
     assert html.index("req-5") < html.index("req-4") < html.index("req-0")
+    assert "Answer number 5 about passwords" in html
     assert "HX-Request" in response["Vary"]
 
 
@@ -225,6 +227,16 @@ def test_the_page_links_older_pages_by_cursor_never_by_offset(
     assert "after=" in older and "offset" not in older and "model=gpt-x" in older
     second = client.get(f"{URL}{older.replace('&amp;', '&')}").content.decode()
     assert second.count('name="interaction"') == 5 and 'rel="next"' not in second
+
+
+def test_a_row_shows_only_the_start_of_a_long_response(lead: Persona, project: Project) -> None:
+    InteractionFactory(project=project, response="start " + "x" * 20_000 + " tail-marker")
+    page = explorer_page(project=project, query=ExplorerQuery())
+
+    assert len(page.rows[0].excerpt) == 200  # type: ignore[attr-defined]
+    assert "response" in page.rows[0].get_deferred_fields()
+    html = client_for(lead).get(URL).content.decode()
+    assert "start xxx" in html and "tail-marker" not in html
 
 
 def test_a_page_costs_a_bounded_number_of_queries(
