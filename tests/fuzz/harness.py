@@ -173,7 +173,10 @@ def _poison(case: Any, where: int, pick: int) -> Any:
     case.query = dict(case.query or {})
     case.path_parameters = dict(case.path_parameters or {})
     if location == "body":
-        case.body = _replace(case.body, key, HOSTILE_BODY[pick % len(HOSTILE_BODY)])
+        poisoned = _replace(case.body, key, HOSTILE_BODY[pick % len(HOSTILE_BODY)])
+        # Sent as the JSON text itself: a lone surrogate is valid JSON (`"\ud800"`) but not a
+        # string schemathesis can re-validate or encode.
+        case.body = json.dumps(poisoned).encode()
     else:
         values = case.query if location == "query" else case.path_parameters
         values[key] = HOSTILE_TEXT[pick % len(HOSTILE_TEXT)]
