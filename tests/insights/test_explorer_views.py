@@ -108,8 +108,22 @@ def test_it_hides_the_project_from_outsiders_with_a_404(
 
 
 def test_it_sends_anonymous_people_to_log_in(db: Any, interactions: Any) -> None:
-    response = Client().get(URL)
-    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    for response in (
+        Client().get(URL),
+        Client().get(f"{URL}/{interactions[0].pk}"),
+        Client().post(f"{URL}/send", {}),
+    ):
+        assert response.status_code == 302
+        assert response["Location"].startswith("/accounts/login/")
+
+
+def test_annotators_may_not_send_to_a_queue(
+    annotator: Persona, interactions: list[Interaction], queue: Queue
+) -> None:
+    response = client_for(annotator).post(
+        f"{URL}/send", {"target_queue": queue.pk, "interaction": [interactions[0].pk]}
+    )
+    assert response.status_code == 403 and not QueueItem.objects.exists()
 
 
 def test_it_rejects_post_on_pages_and_get_on_send(lead: Persona, interactions: Any) -> None:
