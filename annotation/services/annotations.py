@@ -11,7 +11,7 @@ from django.db.models import OuterRef
 from django.utils import timezone
 from rest_framework import status
 
-from annotation.models import Membership, Role
+from annotation.models import Interaction, Membership, Role
 from annotation.models.review import (
     REVISABLE_STATES,
     UNFINISHED_STATES,
@@ -38,6 +38,7 @@ from annotation.services.leasing import (
     released_when_refused,
     standing_annotations,
 )
+from annotation.services.rollups import rollups_mark_interactions
 
 MAX_SECONDS = 24 * 3600
 
@@ -229,6 +230,7 @@ def item_adjudicate(
         _validate(item, values)
         adjudication = Adjudication.objects.create(item=item, lead=lead, values=values)
         item.state = ItemState.DONE
+        rollups_mark_interactions(interactions=Interaction.objects.filter(pk=item.interaction_id))
         item.finished_at = now
         item.updated_at = now
         item.save(update_fields=["state", "finished_at", "updated_at"])

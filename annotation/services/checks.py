@@ -24,6 +24,7 @@ from annotation.checks.judge import JudgeError, retry_delay
 from annotation.checks.rules import RuleCheck, compile_rule
 from annotation.checks.verdicts import InteractionText, Verdict
 from annotation.models import RULE_TYPES, Check, Flag, Interaction, Project
+from annotation.services.rollups import rollups_mark_interactions
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,8 @@ def _store(
             for interaction_id, verdict in verdicts
         ]
     )
+    # The rollups count checked and flagged interactions per hour.
+    rollups_mark_interactions(interactions=Interaction.objects.filter(pk__in=ids))
 
 
 def checks_run(

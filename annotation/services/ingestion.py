@@ -21,6 +21,7 @@ from annotation.models import Feedback, Interaction, Project
 from annotation.schemas.decoding import DecodedBatch, RowError
 from annotation.schemas.ingestion import FeedbackIn, InteractionIn, LabelIn, RatingIn
 from annotation.services.checks import checks_enqueue_for_request_ids
+from annotation.services.rollups import rollups_mark, rollups_mark_interactions
 from annotation.services.secrets import pseudonymise
 
 _json = msgspec.json.Encoder()
@@ -180,6 +181,8 @@ def interactions_ingest(
     if created:
         result.linked_feedback = _link_waiting_feedback(project, created)
         checks_enqueue_for_request_ids(project_id=project.pk, request_ids=created)
+        fresh_ids = set(created)
+        rollups_mark(project_id=project.pk, moments=[row[2] for row in rows if row[1] in fresh_ids])
     return result
 
 
@@ -290,9 +293,13 @@ def feedback_link_waiting() -> int:
                 f"UPDATE {Feedback._meta.db_table} f SET interaction_id = i.id "  # noqa: S608
                 f"FROM {Interaction._meta.db_table} i "
                 "WHERE f.interaction_id IS NULL AND i.project_id = f.project_id "
-                "AND i.request_id = f.request_id"
+                "AND i.request_id = f.request_id RETURNING f.interaction_id"
             )
-            return cursor.rowcount
+            count = cursor.rowcount
+            linked_ids = {row[0] for row in cursor.fetchall()}
+        if linked_ids:
+            rollups_mark_interactions(interactions=Interaction.objects.filter(pk__in=linked_ids))
+        return count
     linked = 0
     for project_id, request_id in waiting.values_list("project_id", "request_id").distinct():
         interaction_id = (
@@ -304,6 +311,7 @@ def feedback_link_waiting() -> int:
             linked += waiting.filter(project_id=project_id, request_id=request_id).update(
                 interaction_id=interaction_id
             )
+            rollups_mark_interactions(interactions=Interaction.objects.filter(pk=interaction_id))
     return linked
 
 
@@ -391,6 +399,9 @@ def feedback_ingest(
         _insert_feedback_postgres if connection.vendor == "postgresql" else _insert_feedback_orm
     )
     stored = insert(project, rows)
+    linked = {row[-1] for row in stored if row[-1] is not None}
+    if linked:
+        rollups_mark_interactions(interactions=Interaction.objects.filter(pk__in=linked))
     stored_keys = {row[_FEEDBACK_ID] for row in stored}
     duplicates += [
         row[_FEEDBACK_ID]

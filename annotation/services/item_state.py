@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from annotation.models.interaction import Interaction
 from annotation.models.review import (
     UNFINISHED_STATES,
     Annotation,
@@ -26,6 +27,7 @@ from annotation.models.review import (
     QueueItem,
 )
 from annotation.schemas.label_schema import FieldSpec, disagreements, parse_schema
+from annotation.services.rollups import rollups_mark_interactions
 
 
 def min_to_settle(item: QueueItem) -> int:
@@ -86,3 +88,4 @@ def item_state_settle(
     else:
         item.state = ItemState.DONE
         item.finished_at = now
+        rollups_mark_interactions(interactions=Interaction.objects.filter(pk=item.interaction_id))

@@ -63,11 +63,17 @@ def rollups_mark(*, project_id: int, moments: Iterable[datetime]) -> int:
 
 
 def rollups_mark_interactions(*, interactions: QuerySet[Interaction]) -> int:
-    """Mark the hours of these interactions, project by project."""
+    """Mark the hours of these interactions, project by project (one grouped query)."""
     by_project: dict[int, set[datetime]] = defaultdict(set)
-    for project_id, moment in interactions.values_list("project_id", "timestamp").distinct():
-        by_project[project_id].add(hour_of(moment))
-    return sum(rollups_mark(project_id=p, moments=hours) for p, hours in by_project.items())
+    hours = (
+        interactions.order_by()
+        .annotate(bucket=TruncHour("timestamp", tzinfo=UTC))
+        .values_list("project_id", "bucket")
+        .distinct()
+    )
+    for project_id, hour in hours:
+        by_project[project_id].add(hour)
+    return sum(rollups_mark(project_id=p, moments=marks) for p, marks in by_project.items())
 
 
 @dataclass

@@ -289,3 +289,43 @@ def test_the_rebuild_command_recomputes_a_range(project: Project) -> None:
         )["n"]
         == SliceRollup.objects.filter(project=project).aggregate(n=Sum("checked"))["n"]
     )
+
+
+def test_ingestion_feedback_and_checks_mark_what_the_beat_task_rebuilds(
+    project: Project, ingest_client: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    items = [
+        {
+            "request_id": f"m-{n}",
+            "timestamp": (START + timedelta(minutes=50 * n)).isoformat(),
+            "model_version": VERSIONS[n % 2],
+            "prompt": "Where is my invoice?",
+            "response": "Write to kim@example.org" if n % 3 == 0 else "Under Billing.",
+        }
+        for n in range(8)
+    ]
+    with django_capture_on_commit_callbacks(execute=True):  # the checks run after commit
+        response = ingest_client.post("/api/v1/interactions", {"items": items}, format="json")
+    assert response.status_code == 201
+    refresh_rollups.delay().get()
+    _assert_equal(project)
+
+    # Late feedback, one of it before its interaction arrives.
+    feedback = [
+        {"request_id": "m-1", "kind": "rating", "value": 0, "scale": "thumbs"},
+        {"request_id": "m-2", "kind": "label", "labels": ["incorrect"]},
+        {"request_id": "m-9", "kind": "implicit", "event": "regenerated"},
+    ]
+    assert (
+        ingest_client.post("/api/v1/feedback", {"items": feedback}, format="json").status_code
+        == 201
+    )
+    late = {**items[0], "request_id": "m-9", "timestamp": (START - timedelta(hours=5)).isoformat()}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert ingest_client.post("/api/v1/interactions", late, format="json").status_code == 201
+    refresh_rollups.delay().get()
+
+    _assert_equal(project)
+    flagged = FlagRollup.objects.filter(project=project).aggregate(n=Sum("flagged"))["n"]
+    assert flagged == Flag.objects.filter(interaction__project=project, flagged=True).count() == 4
+    assert SliceRollup.objects.filter(project=project).aggregate(n=Sum("checked"))["n"] == 9
