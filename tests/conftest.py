@@ -13,6 +13,18 @@ from annotation.services.projects import api_token_create, member_upsert, projec
 from feedbackloop.celery import app as celery_app
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On SQLite (the embedded default), leave out tests marked `postgresql`."""
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        return
+    postgresql_only = [item for item in items if item.get_closest_marker("postgresql")]
+    if postgresql_only:
+        config.hook.pytest_deselected(items=postgresql_only)
+        items[:] = [item for item in items if not item.get_closest_marker("postgresql")]
+
+
 @pytest.fixture(autouse=True)
 def _celery_eager_unless_integration(request: pytest.FixtureRequest) -> Iterator[None]:
     """Unit tests run tasks inline; tests marked `integration` use a real worker over Redis."""

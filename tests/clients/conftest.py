@@ -38,7 +38,7 @@ def gunicorn_server(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Li
     """
     settings = connection.settings_dict
     if connection.vendor != "postgresql":
-        pytest.fail("the live-server tests run against PostgreSQL (make test)")
+        pytest.fail("gunicorn shares the test database through PostgreSQL (make test)")
     host = settings["HOST"] or "127.0.0.1"
     url = f"postgres://{settings['USER']}@{host}:{settings['PORT'] or 5432}/{settings['NAME']}"
     port = free_port()

@@ -20,6 +20,10 @@ from annotation.services.projects import project_create
 from tests.clients.conftest import LiveServer
 
 
+# gunicorn shares the test database through PostgreSQL.
+pytestmark = pytest.mark.postgresql
+
+
 @pytest.fixture
 def keyed(transactional_db: Any) -> Any:
     return project_create(name="otel-bot")

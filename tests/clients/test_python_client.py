@@ -21,6 +21,10 @@ from tests.clients.conftest import LiveServer, free_port
 from tests.fakes.openai_server import FakeOpenAI
 
 
+# gunicorn shares the test database through PostgreSQL; test_client_embedded.py covers SQLite.
+pytestmark = pytest.mark.postgresql
+
+
 class _Outage:
     """A proxy in front of the server that answers 503 to the first `failures` requests.
 

@@ -48,25 +48,6 @@ EXPORT_SCHEMA: dict[str, Any] = {
 }
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "postgresql: exercises PostgreSQL-only code (the streamed export query); left out on "
-        "SQLite, where a sibling test covers the path SQLite takes",
-    )
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    from django.conf import settings
-
-    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
-        return
-    postgresql_only = [item for item in items if item.get_closest_marker("postgresql")]
-    if postgresql_only:
-        config.hook.pytest_deselected(items=postgresql_only)
-        items[:] = [item for item in items if not item.get_closest_marker("postgresql")]
-
-
 @pytest.fixture(autouse=True)
 def _media(settings: Any, tmp_path: Path) -> None:
     """Every test's exports in its own folder."""

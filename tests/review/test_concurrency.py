@@ -37,7 +37,7 @@ def crowd(transactional_db: Any) -> tuple[Project, list[User]]:
     return project, users
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="SKIP LOCKED needs PostgreSQL")
+@pytest.mark.postgresql  # SKIP LOCKED; test_leasing.py covers the SQLite path
 def test_concurrent_annotators_never_share_a_slot(crowd: tuple[Project, list[User]]) -> None:
     project, users = crowd
     for n in range(ITEMS):

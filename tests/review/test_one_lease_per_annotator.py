@@ -25,7 +25,7 @@ from tests.review.test_leasing import BAD, fill_with
 CALLS = 12
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="threads need PostgreSQL")
+@pytest.mark.postgresql  # threads; a sequential sibling covers SQLite
 def test_concurrent_next_calls_of_one_annotator_lease_one_item(transactional_db: Any) -> None:
     project = project_create(name="solo").obj.project
     user = member_upsert(username="solo", project=project, role="annotator").obj.user
