@@ -11,12 +11,13 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from annotation.agreement import Level, cohen_kappa
-from annotation.agreement_bootstrap import Coincidences
 from annotation.review.settle import Outcome, SchemaRoles, settle
 from annotation.schemas.label_schema import RELEVANCE_OPTIONS, FieldSpec
+
+if TYPE_CHECKING:
+    from annotation.agreement import Level
 
 CATEGORICAL = ("choice", "pairwise", "likert", "multi_choice", "relevance")
 Progress = Callable[[float], None]
@@ -112,6 +113,10 @@ def _scalar_metrics(
     seed: int,
     overlap: int,
 ) -> dict[str, Any]:
+    # numpy and krippendorff load here, in the worker computing a report, not in every web process.
+    from annotation.agreement import cohen_kappa
+    from annotation.agreement_bootstrap import Coincidences
+
     coincidences = Coincidences(units, level, categories)
     intervals = coincidences.bootstrap(n_resamples=resamples, seed=seed) if resamples else None
     metrics: dict[str, Any] = {
@@ -142,6 +147,8 @@ def _fleiss(
     Items still waiting for answers (or whose annotators left the field empty) have fewer
     ratings, which Fleiss' kappa cannot take; they are left out and the count says so.
     """
+    from annotation.agreement_bootstrap import Coincidences
+
     complete = [u for u in units if len(u) == overlap]
     if overlap < 2 or not complete:
         return {
@@ -404,6 +411,8 @@ def _by_version(
     main: _Field, records: Sequence[AnnotationRecord], taxonomy: Sequence[str]
 ) -> list[dict[str, Any]]:
     """The main field's agreement among annotations made under each guideline version."""
+    from annotation.agreement_bootstrap import Coincidences
+
     spec = main.spec
     versions: dict[int | None, list[AnnotationRecord]] = defaultdict(list)
     for record in records:

@@ -14,7 +14,6 @@ from annotation.api.authentication import ProjectClient, ProjectKeyAuthenticatio
 from annotation.api.errors import ApiError
 from annotation.api.ingestion import ErrorEnvelopeSerializer, HasProjectKey
 from annotation.otlp.decode import JSON, PROTOBUF, OtlpError, answer, gunzip, parse
-from annotation.services.otlp import otlp_ingest
 
 
 def _refuse(exc: OtlpError) -> ApiError:
@@ -79,6 +78,9 @@ class OtlpTracesView(APIView):
             traces = parse(body, content_type)
         except OtlpError as exc:
             raise _refuse(exc) from None
+        # The span conversion (opentelemetry-proto) loads with the first export received.
+        from annotation.services.otlp import otlp_ingest
+
         result = otlp_ingest(project=client.project, request=traces)
         response = HttpResponse(
             answer(content_type, len(result.rejected), result.message), content_type=content_type

@@ -18,10 +18,13 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Final, Literal, cast
+from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
-import openai
-from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
+if TYPE_CHECKING:
+    # The OpenAI SDK (and the pydantic models it brings) loads with the first client, in the
+    # worker that runs a judge or in the request that probes one, not in every web process.
+    import openai
+    from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 
 __all__ = [
     "EVALUATOR_AUTH",
@@ -380,6 +383,8 @@ class JudgeClient:
         self._sleep = sleep
         self._rng = rng if rng is not None else random.Random()
         self._max_retry_after = max_retry_after_seconds
+        import openai
+
         # A local server without auth still needs a non-empty key for the SDK to start.
         self._client = openai.OpenAI(
             base_url=config.base_url,
@@ -449,6 +454,8 @@ class JudgeClient:
         """Fail fast unless the endpoint answers; 404 counts as reachable (no /models route)."""
         timeout = min(timeout_seconds, self.config.timeout_seconds)
         where = f"{self.config.base_url.rstrip('/')}/models"
+        import openai
+
         try:
             raw = self._client.models.with_raw_response.list(timeout=timeout)
         except openai.APIStatusError as exc:
@@ -505,6 +512,9 @@ class JudgeClient:
     def _create_with_retries(
         self, messages: list[ChatCompletionMessageParam]
     ) -> tuple[ChatCompletion, float]:
+        import openai
+        from openai.types.chat import ChatCompletion
+
         attempts = self.config.max_retries + 1
         last_problem = ""
         last_status: int | None = None

@@ -17,10 +17,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from annotation.exports.atomic import Writer, json_encoder
-from annotation.exports.rows import SCHEMA_VERSION, Field, FieldType, fields_for
-
-ROW_GROUP_ROWS = 50_000
-ROW_GROUP_BYTES = 64 << 20
+from annotation.exports.rows import (
+    ROW_GROUP_BYTES,
+    ROW_GROUP_ROWS,
+    SCHEMA_VERSION,
+    Field,
+    FieldType,
+    fields_for,
+)
 
 MESSAGES_TYPE = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
 

@@ -25,6 +25,9 @@ from typing import Any, Literal, get_args
 # Bump when a field is added, removed, renamed or changes type; the manifest records it.
 # 2: annotation rows carry the item's adjudication and the interaction's metadata.
 SCHEMA_VERSION = 2
+# Parquet row groups: at most this many rows, and about this many bytes.
+ROW_GROUP_ROWS = 50_000
+ROW_GROUP_BYTES = 64 << 20
 
 Kind = Literal["sft", "preference", "eval", "retrieval", "annotations"]
 KINDS: tuple[Kind, ...] = get_args(Kind)

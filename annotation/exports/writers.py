@@ -51,7 +51,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, NamedTuple, Self, get_args
+from typing import TYPE_CHECKING, Any, NamedTuple, Self, get_args
 
 from annotation.exports.atomic import (
     FileResult,
@@ -60,14 +60,23 @@ from annotation.exports.atomic import (
     WriterStateError,
     json_encoder,
 )
-from annotation.exports.parquet import (
-    MESSAGES_TYPE,
-    ROW_GROUP_BYTES,
-    ROW_GROUP_ROWS,
-    ParquetFileWriter,
-    arrow_schema,
-)
-from annotation.exports.rows import FieldType, Kind, check_kind
+from annotation.exports.rows import ROW_GROUP_BYTES, ROW_GROUP_ROWS, FieldType, Kind, check_kind
+
+if TYPE_CHECKING:
+    from annotation.exports.parquet import MESSAGES_TYPE, ParquetFileWriter, arrow_schema
+
+# pyarrow (and numpy) load with the first Parquet file written, in the exports worker, so a
+# web process that only lists or downloads exports never holds them.
+_PARQUET_NAMES = frozenset({"MESSAGES_TYPE", "ParquetFileWriter", "arrow_schema"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PARQUET_NAMES:
+        from annotation.exports import parquet
+
+        return getattr(parquet, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "EXTENSIONS",
@@ -245,11 +254,7 @@ class CsvWriter(Writer):
         self._lines = []
 
 
-_WRITERS: Mapping[Format, type[Writer]] = {
-    "jsonl": JsonlWriter,
-    "csv": CsvWriter,
-    "parquet": ParquetFileWriter,
-}
+_WRITERS: Mapping[str, type[Writer]] = {"jsonl": JsonlWriter, "csv": CsvWriter}
 
 
 def open_writer(
@@ -267,6 +272,8 @@ def open_writer(
     """
     kind, fmt = kind_format[0], check_format(kind_format[1])
     if fmt == "parquet":
+        from annotation.exports.parquet import ParquetFileWriter
+
         return ParquetFileWriter(kind, path, part=part, fsync=fsync, row_group_rows=row_group_rows)
     return _WRITERS[fmt](kind, path, part=part, fsync=fsync)
 

@@ -2,7 +2,8 @@
 
 Decoded with the official `opentelemetry-proto` messages. OTLP's JSON encoding differs from
 protobuf's canonical JSON in one way that matters: trace and span ids are hex, not base64, so
-they are converted before parsing.
+they are converted before parsing. The protobuf runtime and the messages load with the first
+body parsed, so a web process that never receives OTLP never holds them.
 """
 
 from __future__ import annotations
@@ -11,14 +12,12 @@ import base64
 import binascii
 import json
 import zlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from google.protobuf import json_format
-from google.protobuf.message import DecodeError
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
-)
+if TYPE_CHECKING:
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
@@ -88,6 +87,12 @@ def _hex_ids_to_base64(request: dict[str, Any]) -> None:
 
 
 def parse(body: bytes, content_type: str) -> ExportTraceServiceRequest:
+    from google.protobuf import json_format
+    from google.protobuf.message import DecodeError
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
     request = ExportTraceServiceRequest()
     if content_type == PROTOBUF:
         try:
@@ -122,6 +127,11 @@ def parse(body: bytes, content_type: str) -> ExportTraceServiceRequest:
 
 def answer(content_type: str, rejected: int, message: str) -> bytes:
     """The OTLP answer: an ExportTraceServiceResponse, partial success when something was left."""
+    from google.protobuf import json_format
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceResponse,
+    )
+
     response = ExportTraceServiceResponse()
     if rejected or message:
         response.partial_success.rejected_spans = rejected

@@ -14,8 +14,6 @@ from __future__ import annotations
 import functools
 from typing import Any, Protocol
 
-import re2
-
 MAX_PATTERN_CHARS = 1000
 
 
@@ -26,10 +24,6 @@ class LinearPattern(Protocol):
 
     def fullmatch(self, text: str) -> Any: ...
 
-
-_OPTIONS = re2.Options()
-# Refusals are reported to the lead; RE2 logging them to stderr as well would be noise.
-_OPTIONS.log_errors = False
 
 _UNSUPPORTED = (
     ("(?=", "lookahead"),
@@ -64,8 +58,15 @@ def compile_linear(pattern: str) -> LinearPattern:
 
 @functools.lru_cache(maxsize=1024)
 def _compile(pattern: str) -> LinearPattern:
+    # RE2 loads with the first pattern compiled (a checks worker, or saving a check), not in
+    # every web process.
+    import re2
+
+    options = re2.Options()
+    # Refusals are reported to the lead; RE2 logging them to stderr as well would be noise.
+    options.log_errors = False
     try:
-        compiled: LinearPattern = re2.compile(pattern, _OPTIONS)
+        compiled: LinearPattern = re2.compile(pattern, options)
     except re2.error as exc:
         detail = exc.args[0] if exc.args else ""
         reason = detail.decode("utf-8", "replace") if isinstance(detail, bytes) else str(detail)
