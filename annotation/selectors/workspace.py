@@ -14,6 +14,8 @@ from annotation.models import (
     Annotation,
     Feedback,
     Flag,
+    Lease,
+    LeaseState,
     Queue,
     QueueItem,
     QueueState,
@@ -33,6 +35,24 @@ def annotator_queues(user: User) -> QuerySet[Queue]:
             done_items=Count("items", filter=Q(items__state=ItemState.DONE), distinct=True),
         )
         .order_by("project__name", "name")
+    )
+
+
+def held_lease(queue: Queue, annotator: User) -> Lease | None:
+    """The annotator's unexpired lease in the queue, with its item and guideline; reads only.
+
+    Opening the workspace shows this lease and takes none: leasing is a POST (`lease_next`).
+    """
+    return (
+        Lease.objects.select_related("item__interaction", "guideline")
+        .filter(
+            queue=queue,
+            annotator=annotator,
+            state=LeaseState.ACTIVE,
+            expires_at__gt=timezone.now(),
+        )
+        .order_by("expires_at")
+        .first()
     )
 
 

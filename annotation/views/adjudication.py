@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from annotation.models import Queue, QueueItem
 from annotation.rendering import render_word_diff
@@ -20,6 +20,7 @@ from annotation.selectors.workspace import item_view
 from annotation.services.annotations import AnnotationInvalid, item_adjudicate
 from annotation.services.leasing import ReviewError
 from annotation.views.annotation_form import values_from_post, widgets
+from annotation.views.http import htmx_page
 from annotation.views.types import HtmxHttpRequest
 
 
@@ -35,7 +36,9 @@ def lead_queue(request: HtmxHttpRequest, queue_id: int) -> Queue:
     return access.queue
 
 
+@htmx_page
 @login_required
+@require_GET
 def adjudication_list(request: HtmxHttpRequest, queue_id: int) -> HttpResponse:
     queue = lead_queue(request, queue_id)
     page = Paginator(items_to_adjudicate(queue), 50).get_page(request.GET.get("page"))
@@ -44,6 +47,7 @@ def adjudication_list(request: HtmxHttpRequest, queue_id: int) -> HttpResponse:
     return render(request, f"{template}#list" if request.htmx else template, context)
 
 
+@htmx_page
 @login_required
 @require_http_methods(["GET", "POST"])
 def adjudicate(request: HtmxHttpRequest, queue_id: int, item_id: int) -> HttpResponse:

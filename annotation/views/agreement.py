@@ -8,10 +8,12 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
 
 from annotation.models import AgreementReport, JobStatus
 from annotation.services.agreement import agreement_request
 from annotation.views.adjudication import lead_queue
+from annotation.views.http import htmx_page
 from annotation.views.types import HtmxHttpRequest
 
 TEMPLATE = "annotation/lead/agreement.html"
@@ -84,7 +86,9 @@ def _context(
     }
 
 
+@htmx_page
 @login_required
+@require_http_methods(["GET", "POST"])
 def agreement_page(request: HtmxHttpRequest, queue_id: int) -> HttpResponse:
     """GET shows the latest (or ?report=ID) report; POST computes a new one."""
     queue = lead_queue(request, queue_id)

@@ -43,6 +43,7 @@ from annotation.services.manual_items import (
     ManualAddOutcome,
     queue_add_interactions,
 )
+from annotation.views.http import htmx_page
 from annotation.views.types import HtmxHttpRequest
 
 PAGE = "annotation/insights/explorer.html"
@@ -80,6 +81,7 @@ def _filters_without(query: QueryDict, *names: str) -> str:
     return urlencode([(k, v) for k, values in query.lists() if k not in names for v in values])
 
 
+@htmx_page
 @login_required
 @require_GET
 def explorer(request: HtmxHttpRequest, name: str) -> HttpResponse:
@@ -117,6 +119,7 @@ def explorer(request: HtmxHttpRequest, name: str) -> HttpResponse:
     return _vary(render(request, template, context, status=status))
 
 
+@htmx_page
 @login_required
 @require_GET
 def interaction_detail(request: HtmxHttpRequest, name: str, pk: int) -> HttpResponse:
@@ -156,6 +159,7 @@ def interaction_detail(request: HtmxHttpRequest, name: str, pk: int) -> HttpResp
     return _vary(render(request, template, context))
 
 
+@htmx_page
 @login_required
 @require_POST
 def send_to_queue(request: HtmxHttpRequest, name: str) -> HttpResponse:

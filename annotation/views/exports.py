@@ -27,6 +27,7 @@ from annotation.models.review import Queue
 from annotation.schemas.export_request import ExportRequestInvalid
 from annotation.selectors.exports import export_access, export_projects, exports_for_user
 from annotation.services.exports import export_create
+from annotation.views.http import htmx_page
 from annotation.views.types import HtmxHttpRequest
 
 LIST = "annotation/exports/exports.html"
@@ -53,6 +54,7 @@ def _running(exports: list[Export]) -> bool:
     return any(e.status in (JobStatus.PENDING, JobStatus.RUNNING) for e in exports)
 
 
+@htmx_page
 @login_required
 @require_http_methods(["GET", "POST"])
 def exports_page(request: HtmxHttpRequest) -> HttpResponse:
@@ -84,6 +86,7 @@ def exports_page(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, LIST, context, status=status)
 
 
+@htmx_page
 @login_required
 @require_GET
 def export_detail(request: HtmxHttpRequest, export_id: int) -> HttpResponse:
@@ -100,6 +103,7 @@ def export_detail(request: HtmxHttpRequest, export_id: int) -> HttpResponse:
     return render(request, f"{DETAIL}#status" if request.htmx else DETAIL, context)
 
 
+@htmx_page
 @login_required
 @require_GET
 def export_manifest(request: HtmxHttpRequest, export_id: int) -> HttpResponse:

@@ -31,6 +31,7 @@ from annotation.services.guidelines import (
     guideline_publish,
     guideline_text_problem,
 )
+from annotation.views.http import htmx_page
 from annotation.views.lead_queues import lead_project
 from annotation.views.types import HtmxHttpRequest
 
@@ -83,6 +84,7 @@ def _page(
     return render(request, f"{LIST}#{partial}" if request.htmx else LIST, context, status=status)
 
 
+@htmx_page
 @login_required
 @require_http_methods(["GET", "POST"])
 def guidelines(request: HtmxHttpRequest, name: str) -> HttpResponse:
@@ -128,6 +130,7 @@ def guidelines(request: HtmxHttpRequest, name: str) -> HttpResponse:
     return redirect("lead-guideline-version", name=project.name, version=guideline.version)
 
 
+@htmx_page
 @login_required
 @require_POST
 def guideline_preview(request: HtmxHttpRequest, name: str) -> HttpResponse:
@@ -139,6 +142,7 @@ def guideline_preview(request: HtmxHttpRequest, name: str) -> HttpResponse:
     return _page(request, project, text=text, preview=True)
 
 
+@htmx_page
 @login_required
 @require_GET
 def guideline_version_page(request: HtmxHttpRequest, name: str, version: int) -> HttpResponse:

@@ -33,6 +33,7 @@ from annotation.selectors.lead import (
 )
 from annotation.selectors.queues import queue_access
 from annotation.services.queues import queue_create, queue_fill_request, queue_update
+from annotation.views.http import htmx_page
 from annotation.views.types import HtmxHttpRequest
 
 HUB = "annotation/lead/hub.html"
@@ -67,6 +68,7 @@ def _user(request: HtmxHttpRequest) -> User:
 # -- the hub ---------------------------------------------------------------------------------------
 
 
+@htmx_page
 @login_required
 @require_GET
 def hub(request: HtmxHttpRequest) -> HttpResponse:
@@ -127,6 +129,7 @@ def _preview_context(editor: QueueEditor) -> dict[str, Any]:
     return {"preview_problems": [], "preview": queue_draft_preview(draft)}
 
 
+@htmx_page
 @login_required
 @require_http_methods(["GET", "POST"])
 def queue_new(request: HtmxHttpRequest) -> HttpResponse:
@@ -151,6 +154,7 @@ def queue_new(request: HtmxHttpRequest) -> HttpResponse:
     return _editor_page(request, editor, status=200 if request.htmx else 422)
 
 
+@htmx_page
 @login_required
 @require_http_methods(["GET", "POST"])
 def queue_edit(request: HtmxHttpRequest, queue_id: int) -> HttpResponse:
@@ -178,6 +182,7 @@ def _preview(request: HtmxHttpRequest, editor: QueueEditor) -> HttpResponse:
     return _editor_page(request, editor)
 
 
+@htmx_page
 @login_required
 @require_POST
 def queue_new_preview(request: HtmxHttpRequest) -> HttpResponse:
@@ -187,6 +192,7 @@ def queue_new_preview(request: HtmxHttpRequest) -> HttpResponse:
     return _preview(request, QueueEditor(project=project, data=request.POST, add_source=add_source))
 
 
+@htmx_page
 @login_required
 @require_POST
 def queue_preview(request: HtmxHttpRequest, queue_id: int) -> HttpResponse:
@@ -241,18 +247,21 @@ def _set_state(request: HtmxHttpRequest, queue_id: int, state: QueueState) -> Ht
     return _controls(request, queue, notice=notice)
 
 
+@htmx_page
 @login_required
 @require_POST
 def queue_pause(request: HtmxHttpRequest, queue_id: int) -> HttpResponse:
     return _set_state(request, queue_id, QueueState.PAUSED)
 
 
+@htmx_page
 @login_required
 @require_POST
 def queue_resume(request: HtmxHttpRequest, queue_id: int) -> HttpResponse:
     return _set_state(request, queue_id, QueueState.ACTIVE)
 
 
+@htmx_page
 @login_required
 @require_POST
 def queue_fill_start(request: HtmxHttpRequest, queue_id: int) -> HttpResponse:
@@ -265,6 +274,7 @@ def queue_fill_start(request: HtmxHttpRequest, queue_id: int) -> HttpResponse:
     return _controls(request, queue, fill=fill, notice="Fill started.")
 
 
+@htmx_page
 @login_required
 @require_GET
 def queue_fill_status(request: HtmxHttpRequest, queue_id: int, fill_id: int) -> HttpResponse:
@@ -281,6 +291,7 @@ def queue_fill_status(request: HtmxHttpRequest, queue_id: int, fill_id: int) -> 
 # -- progress --------------------------------------------------------------------------------------
 
 
+@htmx_page
 @login_required
 @require_GET
 def queue_progress_page(request: HtmxHttpRequest, queue_id: int) -> HttpResponse:

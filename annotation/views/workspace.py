@@ -6,6 +6,7 @@ works as plain forms without JavaScript.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Any
 
@@ -14,16 +15,17 @@ from django.contrib.auth.models import User
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotation.models import Annotation, Lease, LeaseState, Queue, QueueItem
 from annotation.rendering import guideline_html
 from annotation.schemas.label_schema import FieldSpec, parse_schema
 from annotation.selectors.queues import guideline_for_queue, queue_access
-from annotation.selectors.workspace import item_view, recent_annotations, revisable
+from annotation.selectors.workspace import held_lease, item_view, recent_annotations, revisable
 from annotation.services.annotations import AnnotationInvalid, annotation_revise, annotation_submit
 from annotation.services.leasing import Leased, ReviewError, lease_next, lease_skip, skip_undo
 from annotation.views.annotation_form import seconds_from_post, values_from_post, widgets
+from annotation.views.http import htmx_page
 from annotation.views.types import HtmxHttpRequest
 
 TEMPLATE = "annotation/workspace.html"
@@ -54,9 +56,12 @@ def _item_context(
     notice: str = "",
     problem: str = "",
     undo_item: int | None = None,
+    start: bool = False,
 ) -> dict[str, Any]:
     context: dict[str, Any] = {
         "queue": queue,
+        "start": start,
+        "start_url": reverse("queue-work", args=[queue.pk]),
         "notice": notice,
         "problem": problem,
         "leased": leased,
@@ -113,15 +118,47 @@ def _next(request: HtmxHttpRequest, queue: Queue, **extra: Any) -> HttpResponse:
     return _page(request, queue, _item_context(queue, leased, **extra))
 
 
+@htmx_page
 @login_required
+@require_http_methods(["GET", "POST"])
 def queue_work(request: HtmxHttpRequest, queue_id: int) -> HttpResponse:
-    """Lease the next item (or the one already held) and show it."""
+    """GET shows the item the annotator holds, or a Start form; POST leases the next item.
+
+    A GET never takes an item: the page posts the Start form itself on load (htmx), and without
+    JavaScript the annotator presses Start. A plain POST that leased redirects to the GET.
+    """
     queue = _queue_for(request, queue_id)
     # After a skip without JavaScript: ?skipped=<item> offers its undo.
     skipped = request.GET.get("skipped", "")
-    if _ITEM_ID.fullmatch(skipped):
-        return _next(request, queue, notice="Skipped.", undo_item=int(skipped))
-    return _next(request, queue)
+    extra: dict[str, Any] = (
+        {"notice": "Skipped.", "undo_item": int(skipped)} if _ITEM_ID.fullmatch(skipped) else {}
+    )
+    if request.method == "POST":
+        if request.htmx:
+            return _next(request, queue, **extra)
+        user: User = request.user  # type: ignore[assignment]
+        try:
+            leased = lease_next(queue=queue, annotator=user)
+        except ReviewError as error:
+            context = _item_context(queue, None, problem=error.message, **extra)
+            return _page(request, queue, context, error.status_code)
+        if leased is None:
+            return _page(request, queue, _item_context(queue, None, **extra))
+        return redirect("queue-work", queue_id=queue.pk)
+    lease = held_lease(queue, request.user)  # type: ignore[arg-type]
+    if lease is None:
+        return _page(request, queue, _item_context(queue, None, start=True, **extra))
+    leased = Leased(item=lease.item, lease=lease, guideline=lease.guideline)
+    return _page(request, queue, _item_context(queue, leased, **extra))
+
+
+def _lease_ahead(request: HtmxHttpRequest, queue: Queue) -> None:
+    """Before a plain form's redirect to the GET: lease the next item so the page shows it.
+
+    A refusal is left for the page's Start form to explain."""
+    user: User = request.user  # type: ignore[assignment]
+    with contextlib.suppress(ReviewError):
+        lease_next(queue=queue, annotator=user)
 
 
 def _held(request: HtmxHttpRequest, queue: Queue, item_id: int) -> QueueItem:
@@ -135,6 +172,7 @@ def _held(request: HtmxHttpRequest, queue: Queue, item_id: int) -> QueueItem:
     return item
 
 
+@htmx_page
 @login_required
 @require_POST
 def item_submit(request: HtmxHttpRequest, queue_id: int, item_id: int) -> HttpResponse:
@@ -168,10 +206,12 @@ def item_submit(request: HtmxHttpRequest, queue_id: int, item_id: int) -> HttpRe
             return redirect("queue-work", queue_id=queue.pk)
         return _next(request, queue, problem=error.message)
     if not request.htmx:
+        _lease_ahead(request, queue)
         return redirect("queue-work", queue_id=queue.pk)
     return _next(request, queue, notice="Saved.")
 
 
+@htmx_page
 @login_required
 @require_POST
 def item_skip(request: HtmxHttpRequest, queue_id: int, item_id: int) -> HttpResponse:
@@ -183,10 +223,12 @@ def item_skip(request: HtmxHttpRequest, queue_id: int, item_id: int) -> HttpResp
     except ReviewError as error:
         return _next(request, queue, problem=error.message)
     if not request.htmx:
+        _lease_ahead(request, queue)
         return redirect(f"{reverse('queue-work', args=[queue.pk])}?skipped={item.pk}")
     return _next(request, queue, notice="Skipped.", undo_item=item.pk)
 
 
+@htmx_page
 @login_required
 @require_POST
 def item_skip_undo(request: HtmxHttpRequest, queue_id: int, item_id: int) -> HttpResponse:
@@ -210,7 +252,9 @@ def item_skip_undo(request: HtmxHttpRequest, queue_id: int, item_id: int) -> Htt
     return _page(request, queue, _item_context(queue, undone, notice="Skip undone."))
 
 
+@htmx_page
 @login_required
+@require_GET
 def my_annotations(request: HtmxHttpRequest, queue_id: int) -> HttpResponse:
     """The annotator's recent annotations in this queue, each revisable until its item is done."""
     queue = _queue_for(request, queue_id)
@@ -222,6 +266,7 @@ def my_annotations(request: HtmxHttpRequest, queue_id: int) -> HttpResponse:
     )
 
 
+@htmx_page
 @login_required
 @require_http_methods(["GET", "POST"])
 def annotation_edit(request: HtmxHttpRequest, annotation_id: int) -> HttpResponse:

@@ -160,7 +160,7 @@ def test_the_workspace_shows_the_error_next_to_a_likert_of_5000_digits(
     queue = make_queue(project, [annotator], overlap=1)
     (item,) = fill_with(queue, 1)
     client = browser(annotator)
-    client.get(f"/queues/{queue.pk}/work")
+    client.post(f"/queues/{queue.pk}/work", follow=True)
 
     response = client.post(
         f"/queues/{queue.pk}/items/{item.pk}/submit", {"verdict": "bad", "rating": "9" * 5000}

@@ -141,7 +141,7 @@ def test_the_workspace_refuses_a_removed_annotator(
 ) -> None:
     (item,) = fill_with(review_queue, 1)
     client = browser(annotator)
-    client.get(f"/queues/{review_queue.pk}/work")
+    client.post(f"/queues/{review_queue.pk}/work", follow=True)
     queue_assign(queue=review_queue, annotators=[other_annotator.user])
 
     response = client.post(f"/queues/{review_queue.pk}/items/{item.pk}/submit", {"verdict": "bad"})

@@ -242,7 +242,7 @@ def test_the_workspace_offers_to_undo_a_skip(
     queue = make_queue(project, [annotator, other_annotator, third], overlap=2)
     first, second = fill_with(queue, 2)
     client = browser(annotator)
-    client.get(f"/queues/{queue.pk}/work")
+    client.post(f"/queues/{queue.pk}/work", follow=True)
 
     skipped = client.post(f"/queues/{queue.pk}/items/{first.pk}/skip", **HTMX)
     html = skipped.content.decode()
@@ -265,7 +265,7 @@ def test_without_javascript_the_undo_comes_after_the_redirect(
     queue = make_queue(project, [annotator, other_annotator, third], overlap=2)
     first, _second = fill_with(queue, 2)
     client = browser(annotator)
-    client.get(f"/queues/{queue.pk}/work")
+    client.post(f"/queues/{queue.pk}/work", follow=True)
 
     skipped = client.post(f"/queues/{queue.pk}/items/{first.pk}/skip")
     page = client.get(skipped["Location"])

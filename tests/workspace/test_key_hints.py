@@ -25,7 +25,7 @@ def workspace_html(project: Project, annotator: Persona, schema: dict[str, objec
             ],
         ),
     )
-    response = browser(annotator).get(f"/queues/{queue.pk}/work")
+    response = browser(annotator).post(f"/queues/{queue.pk}/work", follow=True)
     assert response.status_code == 200
     return response.content.decode()
 

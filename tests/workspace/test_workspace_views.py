@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from annotation.models import Annotation, Queue, QueueItem
+from annotation.models import Annotation, Lease, Queue, QueueItem
 from annotation.models.review import ItemState
 from tests.conftest import Persona
 from tests.workspace.conftest import add_items, browser
@@ -23,7 +23,7 @@ def test_the_workspace_leases_and_shows_the_next_item(
 ) -> None:
     items = add_items(work_queue, 2, response="Open Settings, then Security.")
 
-    response = browser(annotator).get(url(work_queue))
+    response = browser(annotator).post(url(work_queue), follow=True)
 
     html = response.content.decode()
     assert response.status_code == 200
@@ -38,7 +38,7 @@ def test_the_workspace_leases_and_shows_the_next_item(
 def test_an_htmx_request_gets_only_the_item_partial(annotator: Persona, work_queue: Queue) -> None:
     add_items(work_queue, 1)
 
-    response = browser(annotator).get(url(work_queue), **HTMX)
+    response = browser(annotator).post(url(work_queue), **HTMX)
 
     html = response.content.decode()
     assert response.status_code == 200
@@ -50,7 +50,7 @@ def test_submitting_stores_the_annotation_and_shows_the_next_item(
 ) -> None:
     first, second = add_items(work_queue, 2)
     client = browser(annotator)
-    client.get(url(work_queue))
+    client.post(url(work_queue), follow=True)
 
     response = client.post(
         submit_url(first),
@@ -86,13 +86,13 @@ def test_a_plain_form_post_redirects_to_the_next_item(
 ) -> None:
     (item,) = add_items(work_queue, 1)
     client = browser(annotator)
-    client.get(url(work_queue))
+    client.post(url(work_queue), follow=True)
 
     response = client.post(submit_url(item), {"verdict": "good"})
 
     assert response.status_code == 302
     assert response["Location"] == url(work_queue)
-    assert "Nothing left to do here" in client.get(url(work_queue)).content.decode()
+    assert "Nothing left to do here" in client.post(url(work_queue), follow=True).content.decode()
 
 
 def test_a_tampered_form_gets_a_clear_message_and_nothing_is_lost(
@@ -100,7 +100,7 @@ def test_a_tampered_form_gets_a_clear_message_and_nothing_is_lost(
 ) -> None:
     (item,) = add_items(work_queue, 1)
     client = browser(annotator)
-    client.get(url(work_queue))
+    client.post(url(work_queue), follow=True)
 
     response = client.post(
         submit_url(item), {"verdict": "maybe", "comment": "keep me", "rating": "9"}, **HTMX
@@ -116,7 +116,7 @@ def test_a_tampered_form_gets_a_clear_message_and_nothing_is_lost(
 def test_oversized_text_is_refused_with_a_message(annotator: Persona, work_queue: Queue) -> None:
     (item,) = add_items(work_queue, 1)
     client = browser(annotator)
-    client.get(url(work_queue))
+    client.post(url(work_queue), follow=True)
 
     response = client.post(
         submit_url(item), {"verdict": "good", "comment": "x" * 1_000_001}, **HTMX
@@ -129,7 +129,7 @@ def test_oversized_text_is_refused_with_a_message(annotator: Persona, work_queue
 def test_a_double_submission_stores_one_annotation(annotator: Persona, work_queue: Queue) -> None:
     first, _second = add_items(work_queue, 2)
     client = browser(annotator)
-    client.get(url(work_queue))
+    client.post(url(work_queue), follow=True)
 
     client.post(submit_url(first), {"verdict": "good"}, **HTMX)
     replay = client.post(submit_url(first), {"verdict": "bad"}, **HTMX)
@@ -142,7 +142,7 @@ def test_a_double_submission_stores_one_annotation(annotator: Persona, work_queu
 def test_skipping_moves_on(annotator: Persona, work_queue: Queue) -> None:
     first, second = add_items(work_queue, 2)
     client = browser(annotator)
-    client.get(url(work_queue))
+    client.post(url(work_queue), follow=True)
 
     response = client.post(f"/queues/{work_queue.pk}/items/{first.pk}/skip", **HTMX)
 
@@ -155,7 +155,7 @@ def test_untrusted_text_is_inert(annotator: Persona, work_queue: Queue) -> None:
     payload = '<script>alert(1)</script><img src=x onerror=alert(2)> <a hx-get="/admin/">x</a>'
     add_items(work_queue, 1, response=payload, messages=[{"role": "user", "content": payload}])
 
-    html = browser(annotator).get(url(work_queue)).content.decode()
+    html = browser(annotator).post(url(work_queue), follow=True).content.decode()
 
     assert "<script>alert(1)" not in html and "<img src=x" not in html
     assert 'hx-get="/admin/"' not in html
@@ -177,7 +177,7 @@ def test_an_outsider_cannot_see_the_queue(outsider: Persona, work_queue: Queue) 
 def test_a_lead_who_is_not_assigned_is_told_so(lead: Persona, work_queue: Queue) -> None:
     add_items(work_queue, 1)
 
-    response = browser(lead).get(url(work_queue))
+    response = browser(lead).post(url(work_queue), follow=True)
 
     assert response.status_code == 403
     assert "not assigned" in response.content.decode()
@@ -197,7 +197,7 @@ def test_someone_elses_item_cannot_be_submitted(
 ) -> None:
     work_queue.annotators.add(other_annotator.user)
     (item,) = add_items(work_queue, 1)
-    browser(annotator).get(url(work_queue))
+    browser(annotator).post(url(work_queue), follow=True)
 
     response = browser(other_annotator).post(submit_url(item), {"verdict": "good"}, **HTMX)
 
@@ -213,7 +213,7 @@ def test_home_lists_only_the_annotators_queues_with_progress(
     make_queue(project, [], name="Not yours")
     items = add_items(work_queue, 3)
     client = browser(annotator)
-    client.get(url(work_queue))
+    client.post(url(work_queue), follow=True)
     client.post(submit_url(items[0]), {"verdict": "good"})
 
     html = client.get("/").content.decode()
@@ -231,7 +231,7 @@ def test_recent_annotations_can_be_revised_until_done(
     queue.annotators.add(annotator.user)
     (item,) = add_items(queue, 1)
     client = browser(annotator)
-    client.get(url(queue))
+    client.post(url(queue), follow=True)
     client.post(submit_url(item), {"verdict": "good"})
     annotation = Annotation.objects.get()
 
@@ -247,3 +247,48 @@ def test_recent_annotations_can_be_revised_until_done(
     annotation.refresh_from_db()
     assert annotation.values == {"verdict": "bad", "comment": "second look"}
     assert annotation.revision == 2
+
+
+def test_it_takes_no_lease_when_the_workspace_page_is_opened(
+    annotator: Persona, work_queue: Queue
+) -> None:
+    add_items(work_queue, 2)
+    client = browser(annotator)
+    before = Lease.objects.count()
+
+    page = client.get(url(work_queue))
+    partial = client.get(url(work_queue), **HTMX)
+
+    assert Lease.objects.count() == before == 0
+    html = page.content.decode()
+    assert page.status_code == 200 and partial.status_code == 200
+    assert f'hx-post="{url(work_queue)}" hx-trigger="load"' in html
+    assert f'action="{url(work_queue)}"' in html and ">Start</button>" in html
+
+
+def test_it_leases_on_the_start_post_and_shows_the_held_item_on_a_get(
+    annotator: Persona, work_queue: Queue
+) -> None:
+    first, _second = add_items(work_queue, 2)
+    client = browser(annotator)
+
+    started = client.post(url(work_queue))
+    leases = Lease.objects.count()
+    shown = client.get(url(work_queue))
+
+    assert started.status_code == 302 and started["Location"] == url(work_queue)
+    assert leases == 1 and Lease.objects.count() == 1
+    assert f'aria-label="Item {first.pk}"' in shown.content.decode()
+
+
+def test_it_leases_the_next_item_before_a_plain_submit_redirects(
+    annotator: Persona, work_queue: Queue
+) -> None:
+    first, second = add_items(work_queue, 2)
+    client = browser(annotator)
+    client.post(url(work_queue))
+
+    client.post(submit_url(first), {"verdict": "good"})
+    page = client.get(url(work_queue))
+
+    assert f'aria-label="Item {second.pk}"' in page.content.decode()
