@@ -307,6 +307,8 @@ EVALUATORS = env_evaluators("EVALUATORS")
 CELERY_TASK_ROUTES["annotation.tasks.checks.run_evaluator"] = {"queue": "evaluators"}
 # Interactions not checked this long after arrival are picked up by the sweep.
 CHECKS_SWEEP_AFTER_SECONDS = env_int("CHECKS_SWEEP_AFTER_SECONDS", 120, minimum=0)
+# The sweep queues at most this many per tick, oldest first; a backlog drains over several ticks.
+CHECKS_SWEEP_LIMIT = env_int("CHECKS_SWEEP_LIMIT", 5000, minimum=1)
 
 # Review queues: fills are heavy; lease expiry is quick and keeps annotators moving.
 CELERY_TASK_ROUTES.update(

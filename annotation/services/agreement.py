@@ -19,12 +19,15 @@ from annotation.selectors.agreement import (
     agreement_records,
     done_item_ids,
 )
+from annotation.services.locks import session_lock
 
 log = logging.getLogger(__name__)
 
 # Percentile intervals from 200 resamples move by about 0.005 between seeds on 100,000 items;
 # ask for more through the API when the interval ends matter.
 DEFAULT_RESAMPLES = 200
+# pg_try_advisory_lock(namespace, report id): the namespace keeps clear of other locks.
+_LOCK_NAMESPACE = 0x41475245  # "AGRE"
 
 
 def agreement_request(
@@ -54,18 +57,37 @@ def _progress(report_id: int) -> Any:
     return record
 
 
+def _claim(report_id: int, *, locked: bool) -> bool:
+    """Move the report to running; True for the one run that may compute it.
+
+    Only a pending report is claimed, so a redelivered task finds it running and leaves it.
+    Holding the PostgreSQL lock also claims a running one: its worker died (it would hold the
+    lock otherwise), and the redelivery computes it again.
+    """
+    claimable = [JobStatus.PENDING, JobStatus.RUNNING] if locked else [JobStatus.PENDING]
+    claimed = AgreementReport.objects.filter(pk=report_id, status__in=claimable).update(
+        status=JobStatus.RUNNING, started_at=timezone.now(), progress=0.0, error=""
+    )
+    return claimed == 1
+
+
 def agreement_compute(*, report_id: int) -> AgreementReport:
     """Compute and store the report; a failure is stored on it with its reason and returned.
 
-    Never left 'running', and never raised: the request that asked for it (eager Celery in
-    the demo) answers with the failed report and the page shows why.
+    Never left 'running' by a run that finishes, and never raised: the request that asked for
+    it (eager Celery in the demo) answers with the failed report and the page shows why. A
+    redelivered task never computes it twice at once: on PostgreSQL the run holds a session
+    advisory lock, and everywhere only one run moves it from pending to running; a run that
+    finds the report claimed by another returns it as it is.
     """
+    with session_lock(_LOCK_NAMESPACE, report_id) as locked:
+        if locked is False or not _claim(report_id, locked=bool(locked)):
+            return AgreementReport.objects.get(pk=report_id)
+        return _compute(report_id)
+
+
+def _compute(report_id: int) -> AgreementReport:
     report = AgreementReport.objects.select_related("queue__project").get(pk=report_id)
-    if report.status == JobStatus.DONE:
-        return report
-    AgreementReport.objects.filter(pk=report.pk).update(
-        status=JobStatus.RUNNING, started_at=timezone.now(), progress=0.0, error=""
-    )
     queue = report.queue
     try:
         records = agreement_records(queue)

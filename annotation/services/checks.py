@@ -256,30 +256,35 @@ def checks_enqueue_for_request_ids(*, project_id: int, request_ids: Sequence[str
     transaction.on_commit(enqueue)
 
 
-def checks_sweep(*, older_than: timedelta | None = None, batch: int = 1000) -> int:
-    """Queue every interaction still unchecked after a grace period; returns how many."""
+def checks_sweep(
+    *, older_than: timedelta | None = None, batch: int = 1000, limit: int | None = None
+) -> int:
+    """Queue the oldest interactions still unchecked after a grace period; returns how many.
+
+    At most `limit` per call (settings.CHECKS_SWEEP_LIMIT, 5,000), oldest first, so a backlog
+    (the broker was down an hour) drains over several beat ticks instead of flooding the queue
+    from one; tasks carry at most `batch` interactions of one project each.
+    """
     from annotation.tasks.checks import run_checks_by_id
 
     if older_than is None:
         older_than = timedelta(seconds=settings.CHECKS_SWEEP_AFTER_SECONDS)
+    if limit is None:
+        limit = settings.CHECKS_SWEEP_LIMIT
     cutoff = timezone.now() - older_than
-    pending = (
+    # The partial index on received_at where checked_at is null serves this order and bound.
+    oldest = list(
         Interaction.objects.filter(checked_at__isnull=True, received_at__lte=cutoff)
-        .order_by("project_id", "id")
-        .values_list("project_id", "id")
+        .order_by("received_at", "id")
+        .values_list("project_id", "id")[:limit]
     )
-    queued = 0
-    current: tuple[int, list[int]] | None = None
-    for project_id, pk in pending.iterator(chunk_size=5000):
-        if current is None or current[0] != project_id or len(current[1]) >= batch:
-            if current:
-                run_checks_by_id.delay(current[0], current[1])
-            current = (project_id, [])
-        current[1].append(pk)
-        queued += 1
-    if current:
-        run_checks_by_id.delay(current[0], current[1])
-    return queued
+    by_project: dict[int, list[int]] = {}
+    for project_id, pk in oldest:
+        by_project.setdefault(project_id, []).append(pk)
+    for project_id, ids in sorted(by_project.items()):
+        for start in range(0, len(ids), batch):
+            run_checks_by_id.delay(project_id, ids[start : start + batch])
+    return len(oldest)
 
 
 def checks_rerun(*, check: Check, since: datetime | None = None, batch: int = 1000) -> int:
