@@ -95,3 +95,35 @@ urlpatterns += [
     ),
     path("insights/<slug:name>/interactions/send", send_to_queue, name="insights-explorer-send"),
 ]
+
+# The insights dashboards: a project's overview (the landing page of its leads and engineers) and
+# the comparison of two variants.
+from annotation.views.insights import compare, overview  # noqa: E402
+
+urlpatterns += [
+    path("insights/<slug:name>/", overview, name="insights-overview"),
+    path("insights/<slug:name>/compare", compare, name="insights-compare"),
+]
+
+# Insight reports: worst slices, comment themes, prompt templates, retrieval, retraining signal.
+from annotation.views.insight_reports import (  # noqa: E402
+    insights_request,
+    insights_retrieval,
+    insights_signals,
+    insights_slices,
+    insights_templates,
+    insights_themes,
+)
+
+urlpatterns += [
+    path("insights/<slug:name>/slices", insights_slices, name="insights-slices"),
+    path("insights/<slug:name>/themes", insights_themes, name="insights-themes"),
+    path("insights/<slug:name>/templates", insights_templates, name="insights-templates"),
+    path("insights/<slug:name>/retrieval", insights_retrieval, name="insights-retrieval"),
+    path("insights/<slug:name>/signals", insights_signals, name="insights-signals"),
+    path(
+        "insights/<slug:name>/reports/<slug:kind>",
+        insights_request,
+        name="insights-report-request",
+    ),
+]

@@ -340,6 +340,14 @@ CELERY_BEAT_SCHEDULE.update(
 # Agreement reports are heavy work.
 CELERY_TASK_ROUTES["annotation.tasks.agreement.compute_agreement"] = {"queue": "heavy"}
 
+# Stored insight reports (metadata slices, comment themes, retrieval, retraining signal) read
+# interactions and feedback: heavy work, refreshed daily for the last 7 days of each project.
+CELERY_TASK_ROUTES["annotation.tasks.insight_reports.compute_insight_report"] = {"queue": "heavy"}
+CELERY_BEAT_SCHEDULE["refresh-insight-reports"] = {
+    "task": "annotation.tasks.insight_reports.refresh_insight_reports",
+    "schedule": 24 * 3600.0,
+}
+
 # Exports are heavy work. With Redis as the broker, a message taken by a worker that died is
 # handed out again once it has been unacknowledged this long: keep it above the longest export
 # (a redelivery while the first worker still builds waits for it: an advisory lock).

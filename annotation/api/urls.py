@@ -6,6 +6,13 @@ from annotation.api.agreement import AgreementReportView, QueueAgreementView
 from annotation.api.checks import CheckDetailView, CheckListView, CheckReportView
 from annotation.api.guidelines import GuidelineListView
 from annotation.api.ingestion import FeedbackIngestView, InteractionsIngestView
+from annotation.api.insight_reports import (
+    InsightRetrievalView,
+    InsightSignalsView,
+    InsightSlicesView,
+    InsightTemplatesView,
+    InsightThemesView,
+)
 from annotation.api.interactions import InteractionDetailView
 from annotation.api.items import (
     AnnotationDetailView,
@@ -15,7 +22,6 @@ from annotation.api.items import (
 )
 from annotation.api.metrics import MetricsCompareView, MetricsTimeseriesView
 from annotation.api.otlp import OtlpTracesView
-from annotation.api.widget import WidgetConfigView, WidgetFeedbackView
 from annotation.api.queues import (
     QueueDetailView,
     QueueFillDetailView,
@@ -25,6 +31,7 @@ from annotation.api.queues import (
     QueueNextView,
     QueueStatsView,
 )
+from annotation.api.widget import WidgetConfigView, WidgetFeedbackView
 
 urlpatterns = [
     path("interactions", InteractionsIngestView.as_view(), name="api-interactions"),
@@ -38,6 +45,11 @@ urlpatterns = [
     path("widget/config", WidgetConfigView.as_view(), name="api-widget-config"),
     path("metrics/timeseries", MetricsTimeseriesView.as_view(), name="api-metrics-timeseries"),
     path("metrics/compare", MetricsCompareView.as_view(), name="api-metrics-compare"),
+    path("insights/slices", InsightSlicesView.as_view(), name="api-insights-slices"),
+    path("insights/themes", InsightThemesView.as_view(), name="api-insights-themes"),
+    path("insights/templates", InsightTemplatesView.as_view(), name="api-insights-templates"),
+    path("insights/retrieval", InsightRetrievalView.as_view(), name="api-insights-retrieval"),
+    path("insights/signals", InsightSignalsView.as_view(), name="api-insights-signals"),
     path("widget/feedback", WidgetFeedbackView.as_view(), name="api-widget-feedback"),
     path("checks", CheckListView.as_view(), name="api-checks"),
     path("checks/<int:check_id>", CheckDetailView.as_view(), name="api-check-detail"),

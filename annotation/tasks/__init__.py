@@ -31,3 +31,11 @@ __all__ += ["compute_agreement"]
 from annotation.tasks.exports import build_export  # noqa: E402
 
 __all__ += ["build_export"]
+
+# Stored insight reports.
+from annotation.tasks.insight_reports import (  # noqa: E402
+    compute_insight_report,
+    refresh_insight_reports,
+)
+
+__all__ += ["compute_insight_report", "refresh_insight_reports"]

@@ -1,0 +1,72 @@
+"""Comment themes of a project's window: the newest users' and reviewers' comments, clustered.
+
+Called by the Celery task that computes stored insight reports (heavy queue); scikit-learn is
+imported only there, through annotation/insights/themes.py.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Any
+
+from django.urls import reverse
+
+from annotation.insights.query import Range
+from annotation.insights.themes import MAX_COMMENTS, MIN_COMMENTS, Comment, cluster_comments
+from annotation.models import Project
+from annotation.selectors.insight_reports import review_comments, user_comments
+
+
+def themes_body(project: Project, window: Range) -> dict[str, Any]:
+    """Themes (label, count, per-day trend, up to 3 examples) of the window's newest comments."""
+    comments = [
+        Comment(
+            text=text[:2_000],
+            day=f"{moment.astimezone(UTC):%Y-%m-%d}",
+            source="user",
+            interaction_id=interaction_id,
+        )
+        for text, moment, interaction_id in user_comments(project, window, MAX_COMMENTS)
+    ]
+    comments += [
+        Comment(
+            text=text[:2_000],
+            day=f"{moment.astimezone(UTC):%Y-%m-%d}",
+            source="reviewer",
+            interaction_id=interaction_id,
+        )
+        for text, moment, interaction_id in review_comments(
+            project, window, MAX_COMMENTS - len(comments)
+        )
+    ]
+    result = cluster_comments(comments)
+    explorer = reverse("insights-explorer", args=[project.name])
+    return {
+        "comments": len(comments),
+        "min_comments": MIN_COMMENTS,
+        "truncated": len(comments) >= MAX_COMMENTS,
+        "k": result.k,
+        "silhouette": result.silhouette,
+        "method": "tfidf_kmeans",
+        "themes": [
+            {
+                "label": theme.label,
+                "terms": theme.terms,
+                "count": theme.count,
+                "sources": theme.sources,
+                "trend": [{"day": day, "count": n} for day, n in theme.trend.items()],
+                "examples": [
+                    {
+                        "text": example.text[:500],
+                        "source": example.source,
+                        "day": example.day,
+                        "interaction": f"{explorer}/{example.interaction_id}"
+                        if example.interaction_id
+                        else None,
+                    }
+                    for example in theme.examples
+                ],
+            }
+            for theme in result.themes
+        ],
+    }
