@@ -21,7 +21,7 @@ from tests.factories import FeedbackFactory, InteractionFactory
 
 
 def _simulate(rng: np.random.Generator, worse: float | None) -> list[RankedSlice]:
-    """4,000 rated interactions; 3 dimensions × 5 values and a metadata key with 8 values, each
+    """4,000 rated interactions; 3 dimensions of 5 values and a metadata key with 8 values, each
     assigned at random; every slice has the same true rate 0.2 unless `worse` plants one."""
     n = 4_000
     labels = {
