@@ -15,6 +15,7 @@ response or the messages as a case-insensitive substring.
 from __future__ import annotations
 
 import json
+import re
 from base64 import urlsafe_b64decode, urlsafe_b64encode
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -131,6 +132,14 @@ def _single(params: Mapping[str, Sequence[str]], name: str) -> str:
     return values[0].strip() if values else ""
 
 
+# A "+01:00" offset pasted into a URL unencoded arrives as " 01:00".
+_SPACED_OFFSET = re.compile(r"(T\d\d:\d\d(?::\d\d(?:\.\d+)?)?) (\d\d:?\d\d)$")
+
+
+def _moment(params: Mapping[str, Sequence[str]], name: str) -> str:
+    return _SPACED_OFFSET.sub(r"\1+\2", _single(params, name))
+
+
 def _flag(params: Mapping[str, Sequence[str]], name: str) -> bool:
     raw = _single(params, name).lower()
     if raw in TRUE_WORDS:
@@ -158,8 +167,8 @@ def _score(params: Mapping[str, Sequence[str]], name: str) -> float | None:
 def explorer_query_parse(params: Mapping[str, Sequence[str]], *, project: Project) -> ExplorerQuery:
     """The explorer's query from its parameters (lists of values per name), checked against
     `project`: unknown checks, queues, kinds or states are refused naming the parameter."""
-    since = parse_time("since", _single(params, "since"))
-    until = parse_time("until", _single(params, "until"))
+    since = parse_time("since", _moment(params, "since"))
+    until = parse_time("until", _moment(params, "until"))
     if since is not None and until is not None and since >= until:
         raise InvalidQuery(
             "since", "`since` must be before `until`; the range is empty or inverted"

@@ -224,6 +224,19 @@ def test_a_bad_filter_is_explained_instead_of_showing_rows(
         assert "req-0" not in html
 
 
+def test_a_time_offset_sent_unencoded_still_counts_as_an_offset(
+    lead: Persona, project: Project, interactions: list[Interaction]
+) -> None:
+    # "+01:00" in a URL that was not encoded arrives as " 01:00".
+    query = explorer_query_parse(
+        {"since": ["2026-11-20T11:03:00 01:00"], "until": ["2026-11-20T11:05:00.5 01:00"]},
+        project=project,
+    )
+    assert query.since == T0 + timedelta(minutes=3)
+    html = client_for(lead).get(f"{URL}?since=2026-11-20T11:03:00+01:00", **HTMX).content.decode()
+    assert "req-3" in html and "req-2" not in html
+
+
 def test_an_empty_result_says_why(lead: Persona, interactions: Any) -> None:
     html = client_for(lead).get(URL, {"model": "nobody"}, **HTMX).content.decode()
     assert "No interaction of support-bot matches these filters" in html
