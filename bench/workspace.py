@@ -4,9 +4,21 @@
 
 Loads interactions (with feedback and flags) by COPY, puts them all in one queue, then times, in
 the Django process itself (middleware, services, queries and template rendering; no network):
-the workspace page (GET /queues/{id}/work, full page) and the submit-and-next swap (an htmx POST
-that stores the annotation, leases the next item and renders the partial). Prints p50/p95 of each.
-Uses (and recreates) the database `feedbackloop_bench`.
+
+- opening the workspace and taking an item: the htmx POST /queues/{id}/work the page sends on
+  load (a GET never leases), made by an annotator who holds no lease, so every timed request
+  leases a new item. Each of the `--requests` requests comes from its own annotator (all
+  assigned to the queue), the only way to hold nothing without also leasing the next item
+  (submit and skip both lease the next one);
+- the full page (GET /queues/{id}/work) of an annotator who holds an item: it shows the item
+  and leases nothing;
+- the submit-and-next swap: an htmx POST that stores the annotation, leases the next item and
+  renders the partial.
+
+After each timed request the lease count (rows in the lease table) is checked to have grown by
+exactly one for the leasing requests and by none for the page, and the annotation count by one
+per submit; the totals are printed. Prints p50/p95 of each.
+Uses (and recreates) the database `feedbackloop_bench` (`BENCH_DB` to change it).
 """
 
 from __future__ import annotations
@@ -57,7 +69,7 @@ def main() -> None:
     from django.test import Client
     from django.utils import timezone
 
-    from annotation.models import Annotation
+    from annotation.models import Annotation, Lease
     from annotation.services.guidelines import guideline_publish
     from annotation.services.projects import member_upsert, project_create
     from annotation.services.queues import queue_create
@@ -66,6 +78,10 @@ def main() -> None:
     people = [
         member_upsert(username=f"ann{n}", project=project, role="annotator").obj.user
         for n in range(args.annotators)
+    ]
+    openers = [
+        member_upsert(username=f"opener{n}", project=project, role="annotator").obj.user
+        for n in range(args.requests)
     ]
     guideline_publish(
         project=project, text="# Review\n\n" + "Judge the answer against the question.\n\n" * 30
@@ -79,7 +95,7 @@ def main() -> None:
         schema=SCHEMA,
         overlap=1,
         capacity=1_000_000,
-        annotators=people,
+        annotators=[*people, *openers],
     )
     now = timezone.now()
     with psycopg.connect(BENCH_DATABASE_URL) as conn:
@@ -95,23 +111,49 @@ def main() -> None:
         conn.execute("VACUUM ANALYZE")
     print(f"queue of {items:,} items; {args.annotators} annotators; {args.requests} requests each")
 
+    page = f"/queues/{queue.pk}/work"
+
+    def leases() -> int:
+        return Lease.objects.filter(item__queue=queue).count()
+
     clients = []
     for person in people:
         client = Client()
         client.force_login(person)
         clients.append(client)
-    page = f"/queues/{queue.pk}/work"
-    for client in clients:  # warm-up, and every annotator holds a lease
+    for client in clients:  # warm-up: every annotator opens the page and takes an item
         client.get(page)
+        client.post(page, HTTP_HX_REQUEST="true")
+
+    lease_times: list[float] = []
+    leased_items: set[int] = set()
+    before_all = leases()
+    for person in openers:
+        client = Client()
+        client.force_login(person)
+        before = leases()
+        started = time.perf_counter()
+        response = client.post(page, HTTP_HX_REQUEST="true")
+        lease_times.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, response.status_code
+        assert leases() == before + 1, (before, leases())
+        body = response.content.decode()
+        marker = body.index('aria-label="Item ') + len('aria-label="Item ')
+        leased_items.add(int(body[marker : body.index('"', marker)]))
+    lease_growth = leases() - before_all
+    assert lease_growth == args.requests == len(leased_items)
 
     page_times: list[float] = []
+    before = leases()
     for n in range(args.requests):
         started = time.perf_counter()
         response = clients[n % len(clients)].get(page)
         page_times.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200, response.status_code
+    assert leases() == before, "the page GET took an item"
 
     swap_times: list[float] = []
+    before_swaps = leases()
     for n in range(args.requests):
         client = clients[n % len(clients)]
         held = client.get(page, HTTP_HX_REQUEST="true").content.decode()
@@ -125,10 +167,20 @@ def main() -> None:
         )
         swap_times.append((time.perf_counter() - started) * 1000)
         assert b"Saved." in response.content
+    swap_growth = leases() - before_swaps
 
     assert Annotation.objects.count() == args.requests
-    print(f"workspace page (full): {percentiles(page_times)}")
-    print(f"submit and next (htmx swap): {percentiles(swap_times)}")
+    assert swap_growth == args.requests, swap_growth
+    print(
+        f"open the workspace and lease a new item (htmx POST, a fresh annotator each): "
+        f"{percentiles(lease_times)}; leases +{lease_growth} for {args.requests} requests, "
+        f"{len(leased_items)} distinct items"
+    )
+    print(f"workspace page (full GET, item already held, leases +0): {percentiles(page_times)}")
+    print(
+        f"submit and next (htmx swap): {percentiles(swap_times)}; leases +{swap_growth}, "
+        f"annotations +{args.requests}"
+    )
 
 
 if __name__ == "__main__":
