@@ -59,7 +59,16 @@ def rollups_mark(*, project_id: int, moments: Iterable[datetime]) -> int:
         unique_fields=["project", "hour"],
         update_fields=["marked_at"],
     )
+    if _without_beat():
+        # The embedded default runs no Celery beat: rebuild once the writer commits.
+        transaction.on_commit(rollups_refresh_dirty)
     return len(hours)
+
+
+def _without_beat() -> bool:
+    from feedbackloop.celery import app
+
+    return bool(app.conf.task_always_eager)
 
 
 def rollups_mark_interactions(*, interactions: QuerySet[Interaction]) -> int:
