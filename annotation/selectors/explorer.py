@@ -32,7 +32,13 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Left
 from django.db.models.sql.compiler import SQLCompiler
 
-from annotation.insights.query import InvalidQuery, SliceFilter, parse_filters, parse_time
+from annotation.insights.query import (
+    DIMENSIONS,
+    InvalidQuery,
+    SliceFilter,
+    parse_filters,
+    parse_time,
+)
 from annotation.models import (
     Adjudication,
     Annotation,
@@ -117,7 +123,7 @@ def cursor_decode(cursor: str | None) -> tuple[datetime, int] | None:
 
 
 def _values(params: Mapping[str, Sequence[str]], name: str) -> tuple[str, ...]:
-    """Comma-separated or repeated values; empty ones dropped (an empty form field filters nothing)."""
+    """Comma-separated or repeated values, trimmed; empty ones dropped."""
     raw = [part.strip() for value in params.get(name, ()) for part in value.split(",")]
     values = tuple(dict.fromkeys(part for part in raw if part))
     if len(values) > MAX_VALUES:
@@ -173,17 +179,14 @@ def explorer_query_parse(params: Mapping[str, Sequence[str]], *, project: Projec
         raise InvalidQuery(
             "since", "`since` must be before `until`; the range is empty or inverted"
         )
+    # Links (the dashboards') are read exactly as the metrics API reads them, so `model_version=`
+    # keeps the slice with no version; the explorer's own form (`form=1`) sends every field, and
+    # there an empty one filters nothing.
+    from_form = _single(params, "form") == "1"
     slices = parse_filters(
         {
-            name: _values(params, name)
-            for name in (
-                "model",
-                "model_version",
-                "prompt_template",
-                "prompt_template_version",
-                "experiment",
-                "variant",
-            )
+            name: _values(params, name) if from_form else list(params.get(name, ()))
+            for name in DIMENSIONS
         }
     )
     rating_min, rating_max = _score(params, "rating_min"), _score(params, "rating_max")

@@ -237,6 +237,19 @@ def test_a_time_offset_sent_unencoded_still_counts_as_an_offset(
     assert "req-3" in html and "req-2" not in html
 
 
+def test_a_link_with_an_empty_dimension_keeps_the_blank_slice_and_the_form_ignores_it(
+    lead: Persona, project: Project, interactions: list[Interaction]
+) -> None:
+    InteractionFactory(project=project, request_id="req-blank", model_version="", timestamp=T0)
+    client = client_for(lead)
+
+    link = client.get(f"{URL}?model_version=", **HTMX).content.decode()
+    form = client.get(f"{URL}?form=1&model_version=&model=", **HTMX).content.decode()
+
+    assert "req-blank" in link and "req-0<" not in link
+    assert "req-blank" in form and "req-0<" in form
+
+
 def test_an_empty_result_says_why(lead: Persona, interactions: Any) -> None:
     html = client_for(lead).get(URL, {"model": "nobody"}, **HTMX).content.decode()
     assert "No interaction of support-bot matches these filters" in html
