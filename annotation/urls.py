@@ -96,6 +96,14 @@ urlpatterns += [
     path("insights/<slug:name>/interactions/send", send_to_queue, name="insights-explorer-send"),
 ]
 
+# The insights dashboards: a project's overview (the landing page of its leads and engineers) and
+# the comparison of two variants.
+from annotation.views.insights import compare, overview  # noqa: E402
+
+urlpatterns += [
+    path("insights/<slug:name>/", overview, name="insights-overview"),
+    path("insights/<slug:name>/compare", compare, name="insights-compare"),
+]
 
 # Insight reports: worst slices, comment themes, prompt templates, retrieval, retraining signal.
 from annotation.views.insight_reports import (  # noqa: E402

@@ -29,6 +29,21 @@ def wilson(successes: int, n: int, level: float = 0.95) -> tuple[float, float] |
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def mean_interval(
+    n: int, total: float, sq_total: float, level: float = 0.95
+) -> tuple[float, float] | None:
+    """Normal-approximation interval of a mean from n, Σx and Σx² (sample variance, ddof 1).
+
+    The same figures as statsmodels' `DescrStatsW(x).zconfint_mean()`; None below two values.
+    """
+    if n < 2:
+        return None
+    mean = total / n
+    variance = max(0.0, (sq_total - n * mean * mean) / (n - 1))
+    half = _z(level) * math.sqrt(variance / n)
+    return mean - half, mean + half
+
+
 @dataclass(frozen=True)
 class Comparison:
     """B against A: the difference b - a, its interval, the test and its p-value."""

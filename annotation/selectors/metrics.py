@@ -7,7 +7,7 @@ comes with the count it rests on; rates with their Wilson interval.
 | --- | --- | --- |
 | volume | interactions | interactions |
 | negative_feedback_rate | interactions rated ≤ 0.4 or given a negative reason / rated ones | rated interactions |
-| mean_rating | mean normalised rating | ratings |
+| mean_rating | mean normalised rating (normal interval) | ratings |
 | flag_rate | interactions flagged by `check` (at or above `min_severity`) / checked ones | checked interactions |
 | implicit_negative_rate | interactions abandoned, rephrased or regenerated / all | interactions |
 | reviewed_bad_rate | Hájek estimate of the bad share from settled reviews | reviewed items |
@@ -24,7 +24,13 @@ from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import TruncDay, TruncHour
 
 from annotation.insights.query import BUCKETS, Range, SliceFilter
-from annotation.insights.stats import hajek_from_sums, two_proportions, welch, wilson
+from annotation.insights.stats import (
+    hajek_from_sums,
+    mean_interval,
+    two_proportions,
+    welch,
+    wilson,
+)
 from annotation.models import Check, FlagRollup, Project, ReviewRollup, SliceRollup
 
 _SLICE_SUMS = (
@@ -58,7 +64,14 @@ def metric_value(metric: str, sums: dict[str, Any]) -> dict[str, Any]:
         return {"value": n, "count": n}
     if metric == "mean_rating":
         n = int(sums.get("ratings") or 0)
-        return {"value": sums["rating_sum"] / n if n else None, "count": n}
+        interval = mean_interval(
+            n, float(sums.get("rating_sum") or 0.0), float(sums.get("rating_sq_sum") or 0.0)
+        )
+        return {
+            "value": sums["rating_sum"] / n if n else None,
+            "count": n,
+            "ci95": list(interval) if interval else None,
+        }
     if metric == "reviewed_bad_rate":
         estimate = hajek_from_sums(
             int(sums.get("reviewed") or 0),
