@@ -1,6 +1,6 @@
 """Exports at scale on PostgreSQL: 1,000,000 reviewed items as `sft` and `annotations` JSONL.
 
-    .venv/bin/python bench/exports.py [--rows 1000000] [--only sft,annotations] [--keep]
+    .venv/bin/python bench/exports.py [--rows 1000000] [--only sft,annotations,overlap3] [--keep]
 
 1. Bulk-loads `--rows` interactions, queue items (state done) and one annotation each with
    COPY (every prompt distinct, the worst case for the duplicate filter; half the
@@ -11,6 +11,15 @@
    builds and curates the rows (duplicates collapsed), writes `all.jsonl` atomically and
    the manifest. It prints rows/s by wall clock and the resident set size after 100,000
    rows, at the end, and its peak (VmHWM).
+3. The `overlap3` case: a second project with an overlap-3 queue of `--rows / 3` items
+   (three annotations each, as many annotations as the first case) in four equal shares:
+   all three say good; all three say bad with the same correction; two say good and one bad
+   with a lead's adjudication (bad, corrected); two say bad and one good, not adjudicated
+   (needs adjudication). A fifth of the prompts carry an e-mail address and a seventh of the
+   responses a phone number. It exports `sft` from that queue with `redact_pii` and
+   `min_agreement: 0.3`: two of three agreeing is one agreeing pair in three (0.33), so the
+   unanimous and the two-to-one items pass; of the latter only the adjudicated ones are settled
+   (their rows take the lead's values), the others wait for a lead and are left out.
 
 Uses (and recreates) the database `feedbackloop_bench_exports` (`BENCH_DB` to change it);
 `--keep` reuses it if it already holds the rows.
@@ -88,6 +97,143 @@ def _copy(conn: psycopg.Connection, table: str, columns: str, rows: object) -> f
             copy.write_row(row)
     conn.commit()
     return time.perf_counter() - started
+
+
+OVERLAP_PROJECT = "bench-overlap3"
+CASES = {"sft": "sft", "annotations": "annotations", "overlap3": "sft"}
+
+
+def load_overlap(count: int, engineer_id: int) -> None:
+    """The overlap-3 project: `count` items, three annotations each, disagreements, adjudications."""
+    from django.contrib.auth import get_user_model
+
+    from annotation.models import Guideline
+    from annotation.services.projects import member_upsert, project_create
+    from annotation.services.queues import queue_create
+
+    project = project_create(name=OVERLAP_PROJECT).obj.project
+    lead = member_upsert(username="lead3", project=project, role="lead").obj.user
+    engineer = get_user_model().objects.get(pk=engineer_id)
+    member_upsert(username=engineer.get_username(), project=project, role="engineer")
+    annotators = [
+        member_upsert(username=f"tri{n}", project=project, role="annotator").obj.user
+        for n in range(3)
+    ]
+    guideline = Guideline.objects.create(project=project, version=1, text="v1")
+    queue = queue_create(
+        project=project,
+        name="triple",
+        sources=[{"type": "low_rated", "threshold": 0.4}],
+        schema=SCHEMA,
+        created_by=lead,
+        annotators=annotators,
+        overlap=3,
+    )
+    rng = random.Random(2)
+    questions = [text_of(rng, 280) for _ in range(POOL)]
+    responses = [text_of(rng, 800) for _ in range(POOL)]
+    corrections = [text_of(rng, 500) for _ in range(POOL)]
+
+    def interactions() -> object:
+        for n in range(count):
+            question = f"{questions[n % POOL]} (ticket {n})"
+            if n % 5 == 0:
+                question += f" Write to me at alex.morgan{n}@example.com please."
+            response = responses[(n * 7) % POOL]
+            if n % 7 == 0:
+                response += " Or call our support line on +44 20 7946 0958."
+            yield (
+                project.pk,
+                f"tri-{n}",
+                NOW - timedelta(seconds=count - n),
+                "nimbus-large",
+                "2026-11-15",
+                "support_answer",
+                "3",
+                json.dumps([{"role": "user", "content": question}]),
+                response,
+                "[]",
+                f"u-{n % 50_000}",
+                f"s-{n % 200_000}",
+                "tone-test",
+                "AB"[n % 2],
+                840.0,
+                312,
+                150,
+                0.001,
+                "{}",
+                NOW,
+            )
+
+    with psycopg.connect(BENCH_DATABASE_URL) as conn:
+        seconds = _copy(conn, "annotation_interaction", INTERACTION_COLUMNS, interactions())
+        print(f"  overlap 3: {count:,} interactions by COPY in {seconds:.1f} s")
+        first = conn.execute(
+            "SELECT min(id) FROM annotation_interaction WHERE project_id = %s", [project.pk]
+        ).fetchone()
+        assert first is not None
+        first_interaction = first[0]
+        reasons = json.dumps(["low_rated"])
+        items = (
+            (
+                queue.pk,
+                first_interaction + n,
+                reasons,
+                1.0,
+                0,
+                "needs_adjudication" if n % 4 == 3 else "done",
+                3,
+                3,
+                0,
+                0,
+                NOW,
+                NOW,
+                None if n % 4 == 3 else NOW,
+            )
+            for n in range(count)
+        )
+        seconds = _copy(conn, "annotation_queueitem", ITEM_COLUMNS, items)
+        print(f"  overlap 3: {count:,} queue items by COPY in {seconds:.1f} s")
+        first = conn.execute(
+            "SELECT min(id) FROM annotation_queueitem WHERE queue_id = %s", [queue.pk]
+        ).fetchone()
+        assert first is not None
+        first_item = first[0]
+        good = json.dumps({"verdict": "good", "rating": 5})
+
+        def bad(n: int) -> str:
+            correction = corrections[n % POOL]
+            return json.dumps(
+                {"verdict": "bad", "reasons": ["incorrect"], "rating": 2, "correction": correction}
+            )
+
+        # Per item, by n % 4: the three annotators' verdicts.
+        patterns = [("g", "g", "g"), ("b", "b", "b"), ("g", "g", "b"), ("b", "b", "g")]
+
+        def annotations() -> object:
+            for n in range(count):
+                for who, verdict in enumerate(patterns[n % 4]):
+                    yield (
+                        first_item + n,
+                        annotators[who].pk,
+                        good if verdict == "g" else bad(n),
+                        guideline.pk,
+                        21.5,
+                        1,
+                        NOW,
+                        NOW,
+                    )
+
+        seconds = _copy(conn, "annotation_annotation", ANNOTATION_COLUMNS, annotations())
+        print(f"  overlap 3: {3 * count:,} annotations by COPY in {seconds:.1f} s")
+        adjudications = ((first_item + n, lead.pk, bad(n), NOW) for n in range(count) if n % 4 == 2)
+        seconds = _copy(
+            conn, "annotation_adjudication", "item_id, lead_id, values, created_at", adjudications
+        )
+        print(f"  overlap 3: {count // 4:,} adjudications by COPY in {seconds:.1f} s")
+        conn.autocommit = True
+        for table in ("interaction", "queueitem", "annotation", "adjudication"):
+            conn.execute(f"VACUUM ANALYZE annotation_{table}")
 
 
 def load(count: int) -> dict[str, int]:
@@ -218,6 +364,7 @@ def load(count: int) -> dict[str, int]:
         for table in ("interaction", "queueitem", "annotation"):
             conn.execute(f"VACUUM ANALYZE annotation_{table}")
         print(f"  VACUUM ANALYZE {time.perf_counter() - started:.1f} s")
+    load_overlap(count // 3, engineer.pk)
     return {"project": project.pk, "queue": queue.pk, "engineer": engineer.pk}
 
 
@@ -233,22 +380,29 @@ def _rss_mb() -> float:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
-def run_one(kind: str, project_id: int, engineer_id: int, media: str) -> None:
+def run_one(case: str, project_id: int, engineer_id: int, media: str) -> None:
     """In a fresh process: request an export and run it here, reporting figures as JSON."""
     os.environ["MEDIA_ROOT"] = media
     _setup()
     from django.contrib.auth import get_user_model
 
-    from annotation.models import Export, Project
+    from annotation.models import Export, Project, Queue
     from annotation.services.exports import export_create, export_run
 
     rss_start = _rss_mb()
-    project = Project.objects.get(pk=project_id)
+    kind = CASES[case]
+    data: dict[str, object] = {"kind": kind, "format": "jsonl"}
+    if case == "overlap3":
+        project = Project.objects.get(name=OVERLAP_PROJECT)
+        queue = Queue.objects.get(project=project, name="triple")
+        data.update(filters={"queues": [queue.pk], "min_agreement": 0.3}, redact_pii=True)
+    else:
+        project = Project.objects.get(pk=project_id)
     user = get_user_model().objects.get(pk=engineer_id)
     export = export_create(
         project=project,
         created_by=user,
-        data={"project": project.name, "kind": kind, "format": "jsonl"},
+        data={"project": project.name, **data},
         enqueue=False,
     )
     checkpoints: dict[str, float] = {}
@@ -274,7 +428,7 @@ def run_one(kind: str, project_id: int, engineer_id: int, media: str) -> None:
     print(
         json.dumps(
             {
-                "kind": kind,
+                "kind": case,
                 "status": export.status,
                 "error": export.error,
                 "rows": export.rows,
@@ -286,7 +440,9 @@ def run_one(kind: str, project_id: int, engineer_id: int, media: str) -> None:
                 "rss_end_mb": _rss_mb(),
                 "peak_mb": peak_rss_mb(os.getpid()),
                 "bytes": sum(f["bytes"] for f in export.manifest.get("files", [])),
+                "items": export.manifest.get("counts", {}).get("items"),
                 "excluded": export.manifest.get("counts", {}).get("excluded"),
+                "redacted": export.manifest.get("counts", {}).get("redacted"),
                 **checkpoints,
             }
         )
@@ -296,7 +452,7 @@ def run_one(kind: str, project_id: int, engineer_id: int, media: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--only", default="sft,annotations")
+    parser.add_argument("--only", default="sft,annotations,overlap3")
     parser.add_argument("--keep", action="store_true", help="reuse the loaded database")
     parser.add_argument("--run", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -350,6 +506,11 @@ def main() -> None:
                 f"{figures['rss_start_mb']:>6.0f} {figures.get('rss_100k', float('nan')):>8.0f} "
                 f"{figures['rss_end_mb']:>8.0f} {figures['peak_mb']:>6.0f}"
             )
+            if kind == "overlap3":
+                print(
+                    f"  overlap3 (sft, min_agreement 0.3, redact_pii): {figures['items']:,} "
+                    f"items read, excluded {figures['excluded']}, redacted {figures['redacted']}"
+                )
     print(
         "rows/s: rows written per second of the whole export (count, reading, settling, row\n"
         "building, duplicate filter, writing, fsync, rename, manifest); µs/row: CPU time of the\n"
@@ -367,7 +528,8 @@ def _existing(count: int) -> dict[str, int] | None:
                 " (SELECT m.user_id FROM annotation_membership m WHERE m.project_id = p.id"
                 "  AND m.role = 'engineer' LIMIT 1)"
                 " FROM annotation_project p JOIN annotation_queue q ON q.project_id = p.id"
-                " WHERE p.name = 'bench'"
+                " WHERE p.name = 'bench' AND EXISTS (SELECT 1 FROM annotation_project"
+                f" WHERE name = '{OVERLAP_PROJECT}')"
             ).fetchone()
     except psycopg.OperationalError:
         return None
