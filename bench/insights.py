@@ -10,8 +10,9 @@
    (`rollups_rebuild`), in this process: interactions/s.
 3. Times, inside Django (middleware, authentication, queries, JSON; a cold cache for the first
    request), `--requests` requests each of: a 7-day hourly series of the negative-feedback rate
-   by model version, a 30-day daily flag rate, and a 30-day A/B comparison of two model
-   versions; prints p50 and p95 in ms.
+   by model version, a 30-day daily flag rate, a 30-day A/B comparison of two model versions
+   (API); the overview, compare and slices pages; two explorer searches (a slice with negative
+   feedback, and full text); prints p50 and p95 in ms.
 
 Uses (and recreates) the database `feedbackloop_bench_insights` (`BENCH_DB` to change it).
 """
@@ -241,6 +242,43 @@ def main() -> None:
             f"{name}: p50 {percentile(timings, 0.5):.1f} ms, p95 {percentile(timings, 0.95):.1f} ms "
             f"(first, cold: {timings[0]:.1f} ms)"
         )
+    # Pages (session login): the dashboard overview, the compare page, the worst slices and
+    # the explorer's searches.
+    from django.contrib.auth import get_user_model
+
+    browser = Client(HTTP_HOST="localhost")
+    browser.force_login(get_user_model().objects.get(username="lead"))
+    pages = {
+        "overview page, 7 days": ("/insights/bench/", week),
+        "compare page, 30 days": (
+            "/insights/bench/compare",
+            {"dimension": "model_version", "a": "1.4.0", "b": "1.5.0-rc1", **month},
+        ),
+        "slices page, 30 days": ("/insights/bench/slices", month),
+        "explorer: 7 days, one model version, negative": (
+            "/insights/bench/interactions",
+            {"model_version": "1.5.0-rc1", "negative": "1", **week},
+        ),
+        "explorer: full text 'invoices', 30 days": (
+            "/insights/bench/interactions",
+            {"q": "invoices", **month},
+        ),
+    }
+    for name, (path, params) in pages.items():
+        cache.clear()
+        timings = []
+        for _ in range(args.requests):
+            before = time.perf_counter()
+            response = browser.get(path, params)
+            timings.append((time.perf_counter() - before) * 1000)
+            if response.status_code != 200:
+                print(f"{name}: HTTP {response.status_code}")
+                break
+        else:
+            print(
+                f"{name}: p50 {percentile(timings, 0.5):.1f} ms, "
+                f"p95 {percentile(timings, 0.95):.1f} ms (first, cold: {timings[0]:.1f} ms)"
+            )
     body = client.get(
         "/api/v1/metrics/compare",
         {"project": "bench", **requests["compare 30 days 1.4.0 vs 1.5.0-rc1"][1]},
