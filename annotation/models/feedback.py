@@ -119,8 +119,12 @@ class Feedback(models.Model):
                 name="feedback_unlinked",
                 condition=models.Q(interaction__isnull=True),
             ),
+            # An interaction's feedback, newest first, paged by (timestamp, id): the read-back.
+            models.Index(
+                fields=["interaction", "-timestamp", "-id"], name="feedback_interaction_page"
+            ),
         ]
-        ordering = ["timestamp"]
+        # No default ordering: every query that needs an order says which (and an index serves).
 
     def __str__(self) -> str:
         return f"{self.kind} on {self.request_id}"

@@ -67,7 +67,7 @@ class Interaction(models.Model):
                 condition=models.Q(checked_at__isnull=True),
             ),
         ]
-        ordering = ["-timestamp"]
+        # No default ordering: every query that needs an order says which (and an index serves).
 
     def __str__(self) -> str:
         return self.request_id

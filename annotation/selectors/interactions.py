@@ -54,7 +54,7 @@ def interaction_find(
     )
     if annotator is not None:
         found = found.filter(queue_items__queue__annotators=annotator).distinct()
-    return list(found[:2])
+    return list(found.order_by("-timestamp", "-id")[:2])
 
 
 def interaction_exists(*, projects: QuerySet[Project], request_id: str) -> bool:
