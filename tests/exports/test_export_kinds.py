@@ -382,3 +382,30 @@ def test_keyset_pages_of_any_size_read_the_same_items(
         assert len(whole) == 7
         assert [len(item.annotations) for item in whole] == [2] * 7
     assert build(project, engineer, kind="sft").rows == 7
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_it_sets_the_stream_s_planner_settings_for_its_transaction_only(
+    reviews: Reviews, project: Project
+) -> None:
+    # SET LOCAL in a transaction of its own: nothing stays on the session (a pooled connection
+    # goes back to PgBouncer clean, whatever the export did).
+    from django.db import connection
+
+    from annotation.schemas.export_request import ExportFilters
+    from annotation.selectors.exports import Columns, ReviewedItems
+
+    for n in range(3):
+        reviews.item(f"q{n}", annotations=[{"verdict": "bad"}, {"verdict": "bad"}])
+    items = ReviewedItems(project.pk, ExportFilters())
+    in_transaction = []
+
+    for _item in items.stream(Columns.for_kind("sft", split=True), streaming=True):
+        in_transaction.append(connection.in_atomic_block)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW enable_sort")
+        enable_sort = cursor.fetchone()[0]
+
+    assert in_transaction == [True, True, True]
+    assert enable_sort == "on"
