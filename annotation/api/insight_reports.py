@@ -73,7 +73,7 @@ class _StoredReportView(APIView):
         return Response(report_status(report), status=202)
 
 
-_REQUEST_DOC = {
+_REQUEST_DOC: dict[str, Any] = {
     "parameters": [_PROJECT, *_WINDOW],
     "responses": {202: OpenApiResponse(OpenApiTypes.OBJECT), **_ERRORS},
 }

@@ -128,7 +128,7 @@ def top_metadata_values(
         by_key.setdefault(key, []).append((value, figures))
     seen = {key: sum(f[0] for _, f in values) for key, values in by_key.items()}
     keys = sorted(seen, key=lambda k: (-seen[k], k))[:max_keys]
-    chosen = []
+    chosen: list[tuple[str, str, int, int]] = []
     for key in keys:
         values = sorted(by_key[key], key=lambda pair: (-pair[1][0], pair[0]))[:max_values]
         chosen.extend((key, value, c[1], c[2]) for value, c in values)

@@ -20,6 +20,7 @@ from annotation.insights.query import Range
 from annotation.insights.reports import rate, reason_signal
 from annotation.insights.slices import metadata_scalar, top_metadata_values
 from annotation.models import InsightReport, InsightReportKind, Interaction, Project
+from annotation.models.insights import SLICE_FIELDS
 from annotation.selectors.insight_reports import (
     MAX_CONTEXT_SCANNED,
     MAX_RATED_SCANNED,
@@ -88,15 +89,21 @@ def insight_reports_refresh(*, now: datetime | None = None) -> int:
 
 
 def metadata_slices_body(project: Project, window: Range) -> dict[str, Any]:
-    """Rated and negative interactions per top-level scalar metadata key=value."""
+    """Rated and negative interactions per top-level scalar metadata key=value and per dimension
+    value, with the totals, from one scan of the window's rated interactions (one snapshot)."""
     negativity = interaction_negativity(project, window)
     counts: dict[tuple[str, str], list[int]] = {}
+    dimensions: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     rated = negative = 0
     capped = False
-    for pk, metadata in interaction_fields(list(negativity), "metadata"):
-        bad = negativity[pk]
+    for pk, metadata, *values in interaction_fields(list(negativity), "metadata", *SLICE_FIELDS):
+        bad = int(negativity[pk])
         rated += 1
         negative += bad
+        for dimension, value in zip(SLICE_FIELDS, values, strict=True):
+            if value:
+                dimensions[(dimension, value)][0] += 1
+                dimensions[(dimension, value)][1] += bad
         if not isinstance(metadata, dict):
             continue
         for key, raw in metadata.items():
@@ -108,15 +115,18 @@ def metadata_slices_body(project: Project, window: Range) -> dict[str, Any]:
                 if len(counts) >= MAX_METADATA_PAIRS:
                     capped = True
                     continue
-                entry = counts[(key, value)] = [0, 0, 0]
+                entry = counts[(key, value)] = [0, 0]
             entry[0] += 1
-            entry[1] += 1
-            entry[2] += bad
-    chosen = top_metadata_values({k: (v[0], v[1], v[2]) for k, v in counts.items()})
+            entry[1] += bad
+    chosen = top_metadata_values({k: (v[0], v[0], v[1]) for k, v in counts.items()})
     return {
         "rated": rated,
         "negative": negative,
         "truncated": len(negativity) >= MAX_RATED_SCANNED or capped,
+        "dimensions": [
+            {"key": key, "value": value, "rated": r, "negative": n}
+            for (key, value), (r, n) in sorted(dimensions.items())
+        ],
         "slices": [
             {"key": key, "value": value, "rated": r, "negative": n} for key, value, r, n in chosen
         ],

@@ -290,3 +290,31 @@ def test_requesting_from_the_page_stores_a_report_and_returns_to_its_window(
     assert response["Location"].startswith("/insights/support-bot/slices?since=2026-11-20")
     assert InsightReport.objects.get().state == InsightReport.State.DONE
     assert client.get("/insights/support-bot/reports/slices").status_code == 405
+
+
+def test_a_stored_report_ranks_its_window_from_one_snapshot(
+    traffic: Project, lead: Persona, django_capture_on_commit_callbacks: Any
+) -> None:
+    for i in range(60):  # a second model version, after the report was computed
+        interaction = InteractionFactory(
+            project=traffic,
+            request_id=f"late-{i}",
+            timestamp=START + timedelta(hours=20, minutes=i),
+            model_version="1.5.0",
+        )
+        FeedbackFactory(interaction=interaction, normalized_score=0.0)
+    live = _api(lead, **WINDOW).json()
+    with django_capture_on_commit_callbacks(execute=True):
+        _api(lead, "post", **WINDOW)
+    fresh = _api(lead, **WINDOW).json()
+
+    # Before the report: the rollups (not rebuilt yet); after: the report's own scan.
+    assert live["computed_at"] is None and live["rated"] == 400
+    assert fresh["computed_at"] is not None and fresh["rated"] == 460
+    top = fresh["slices"][0]
+    assert (top["key"], top["value"], top["rated"], top["negative"]) == (
+        "model_version",
+        "1.5.0",
+        60,
+        60,
+    )
