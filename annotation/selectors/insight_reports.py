@@ -472,10 +472,15 @@ def _link_rows(project: Project, window: Range, kind: str, body: dict[str, Any])
     elif kind == "signals":
         for reason in body.get("reasons", []):
             for version in reason.get("versions", []):
+                # The explorer's `reason` matches users' labels; reviewers' reasons live on
+                # settled reviews, which it reaches through `reviewed_bad`.
+                behind = (
+                    ("reason", reason["reason"])
+                    if reason["source"] == "user"
+                    else ("reviewed_bad", "1")
+                )
                 version["interactions"] = explorer_link(
-                    project,
-                    window,
-                    [("model_version", version["version"]), ("reason", reason["reason"])],
+                    project, window, [("model_version", version["version"]), behind]
                 )
 
 

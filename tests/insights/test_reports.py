@@ -266,6 +266,7 @@ def test_the_signal_flags_a_reason_rising_across_versions(
     assert [v["k"] for v in steady["versions"]] == [5, 5, 5]
     link = first["versions"][2]["interactions"]
     assert "model_version=1.2" in link and "reason=incorrect" in link
+    assert "reviewed_bad=1" in steady["versions"][0]["interactions"]
 
 
 def test_the_signal_explains_a_single_version(
