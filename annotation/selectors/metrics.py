@@ -70,7 +70,8 @@ def metric_value(metric: str, sums: dict[str, Any]) -> dict[str, Any]:
         return {
             "value": sums["rating_sum"] / n if n else None,
             "count": n,
-            "ci95": list(interval) if interval else None,
+            # Normalised ratings lie in [0, 1]: so does their mean.
+            "ci95": [max(0.0, interval[0]), min(1.0, interval[1])] if interval else None,
         }
     if metric == "reviewed_bad_rate":
         estimate = hajek_from_sums(

@@ -9,6 +9,7 @@ Each page answers as a full page or, to htmx, as the part its filters swap.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -373,7 +374,9 @@ def overview(request: HtmxHttpRequest, name: str) -> HttpResponse:
             quality=quality,
             quality_by=quality_by,
             quality_label=DIMENSION_LABELS[quality_by],
-            chart_data={"charts": [chart.data for chart in charts]},
+            # A data attribute, not a <script type="application/json">: htmx drops script
+            # elements from what it swaps in (allowScriptTags is off).
+            chart_data=json.dumps({"charts": [chart.data for chart in charts]}),
             compare_url=reverse("insights-compare", args=[project.name])
             + "?"
             + urlencode(

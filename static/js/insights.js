@@ -1,7 +1,7 @@
 /* The insights overview's charts (annotation/views/insights.py), drawn with the vendored uPlot.
  *
- * The figures come from the page's <script type="application/json" id="dashboard-data"> (never
- * executed, so the CSP allows it); every point carries the explorer URL of its bucket and slice,
+ * The figures come from the data-figures attribute of #dashboard-data (JSON; a data attribute
+ * rather than a JSON <script>, which htmx drops from swapped content); every point carries the explorer URL of its bucket and slice,
  * and a click on the chart opens the one nearest the pointer. The tables under each chart hold the
  * same links, so everything works without this script.
  */
@@ -59,7 +59,7 @@
       series: series,
       tzDate: function (seconds) { return uPlot.tzDate(new Date(seconds * 1000), "Etc/UTC"); },
       scales: { y: chart.kind === "rate" ? { range: [0, 1] } : {} },
-      axes: [{}, { size: 56, values: function (plot, ticks) { return ticks.map(function (tick) { return format(chart.kind, tick); }); } }],
+      axes: [{}, { size: 66, values: function (plot, ticks) { return ticks.map(function (tick) { return format(chart.kind, tick); }); } }],
       cursor: { focus: { prox: 30 } },
       legend: { live: true }
     };
@@ -88,7 +88,7 @@
       return;
     }
     plots = plots.filter(function (plot) { return document.body.contains(plot.root); });
-    var figures = JSON.parse(source.textContent);
+    var figures = JSON.parse(source.dataset.figures || '{"charts": []}');
     figures.charts.forEach(function (chart) {
       var holder = document.getElementById(chart.id);
       if (!holder || holder.dataset.drawn === "1") {

@@ -160,7 +160,7 @@ def test_every_chart_shows_the_same_figures_as_the_metrics_selector(
     ):
         assert f">{title}</h2>" in page
     assert "50 interactions" in page
-    assert 'id="dashboard-data" type="application/json"' in page
+    assert '<div id="dashboard-data" hidden data-figures="{&quot;charts&quot;: [' in page
     assert " style=" not in page and "<style" not in page
 
 
@@ -414,3 +414,27 @@ def test_the_mean_rating_interval_matches_statsmodels() -> None:
     assert low == pytest.approx(expected[0], abs=1e-9)
     assert high == pytest.approx(expected[1], abs=1e-9)
     assert mean_interval(1, 0.5, 0.25) is None
+
+
+def test_the_mean_rating_interval_stays_between_0_and_1(lead: Persona, project: Project) -> None:
+    for i, score in enumerate([1.0, 1.0, 1.0, 0.5]):
+        FeedbackFactory(
+            interaction=InteractionFactory(
+                project=project, request_id=f"m-{i}", timestamp=START + timedelta(minutes=i)
+            ),
+            normalized_score=score,
+            value=score,
+        )
+    rollups_rebuild(project=project, since=START, until=START + timedelta(hours=1))
+
+    point = metrics_timeseries(
+        project=project,
+        metric="mean_rating",
+        window=Range(since=START, until=START + timedelta(hours=1)),
+        bucket="hour",
+        filters=SliceFilter(),
+    )["series"][0]["points"][0]
+
+    unclipped = DescrStatsW([1.0, 1.0, 1.0, 0.5]).zconfint_mean()
+    assert unclipped[1] > 1
+    assert point["ci95"] == pytest.approx([unclipped[0], 1.0], abs=1e-9)
