@@ -34,7 +34,13 @@ from annotation.models.review import (
     QueueFill,
     QueueState,
 )
-from annotation.selectors.queues import QueueAccess, queue_access, queue_stats, queues_for_user
+from annotation.selectors.queues import (
+    QueueAccess,
+    queue_access,
+    queue_stats,
+    queues_for_user,
+    with_last_fill,
+)
 from annotation.services.leasing import lease_next
 from annotation.services.queues import queue_create, queue_fill_request, queue_update
 from annotation.services.sampling import queue_sample_preview
@@ -129,7 +135,11 @@ class QueueSerializer(serializers.ModelSerializer):
         return queue.guideline.version if queue.guideline else None
 
     def get_last_fill(self, queue: Queue) -> dict[str, Any] | None:
-        fill = queue.fills.order_by("-created_at", "-id").first()
+        prefetched = getattr(queue, "last_fills", None)  # the list's `with_last_fill`
+        if prefetched is not None:
+            fill = prefetched[0] if prefetched else None
+        else:
+            fill = queue.fills.order_by("-created_at", "-id").first()
         return dict(FillSerializer(fill).data) if fill else None
 
 
@@ -265,7 +275,7 @@ class QueueListView(ReviewAPIView):
         responses={200: QueueSerializer(many=True)},
     )
     def get(self, request: Request) -> Response:
-        queues = queues_for_user(request.user).prefetch_related("annotators")
+        queues = with_last_fill(queues_for_user(request.user)).prefetch_related("annotators")
         if request.query_params.get("project"):
             queues = queues.filter(project__name=request.query_params["project"])
         if request.query_params.get("state"):

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from annotation.models import Membership, Project, Role
@@ -20,6 +20,7 @@ from annotation.models.review import (
     Lease,
     LeaseState,
     Queue,
+    QueueFill,
     QueueItem,
 )
 from annotation.services.sampling import reason_counts
@@ -55,6 +56,22 @@ def queues_for_user(user: User | AnonymousUser) -> QuerySet[Queue]:
         .distinct()
         .select_related("project", "guideline")
         .order_by("project__name", "name")
+    )
+
+
+def with_last_fill(queues: QuerySet[Queue]) -> QuerySet[Queue]:
+    """The queues, each with `last_fills`: its latest fill (or none) in one query for them all."""
+    latest = (
+        QueueFill.objects.filter(queue=OuterRef("queue"))
+        .order_by("-created_at", "-id")
+        .values("id")[:1]
+    )
+    return queues.prefetch_related(
+        Prefetch(
+            "fills",
+            queryset=QueueFill.objects.filter(id=Subquery(latest)),
+            to_attr="last_fills",
+        )
     )
 
 
