@@ -92,3 +92,24 @@ def test_celery_is_eager_without_a_broker() -> None:
         "django.core.cache.backends.locmem.LocMemCache",
         "django.db.backends.sqlite3",
     ]
+
+
+def test_it_turns_server_side_cursors_off_for_transaction_pooling() -> None:
+    script = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.DATABASES['default']['DISABLE_SERVER_SIDE_CURSORS'])"
+    )
+    base = {"PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE": "feedbackloop.settings"}
+    answers = [
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={**base, "DEBUG": "true", **extra},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout.strip()
+        for extra in ({}, {"DATABASE_DISABLE_SERVER_SIDE_CURSORS": "true"})
+    ]
+
+    assert answers == ["False", "True"]
