@@ -21,6 +21,7 @@ from annotation.models import InsightReportKind
 from annotation.selectors.insight_reports import slices_report, stored_report, templates_report
 from annotation.services.insight_reports import insight_report_request
 from annotation.views.explorer import explorer_project
+from annotation.views.http import htmx_page
 from annotation.views.types import HtmxHttpRequest
 
 PAGES = {
@@ -94,6 +95,7 @@ insights_retrieval = _stored_page(InsightReportKind.RETRIEVAL)
 insights_signals = _stored_page(InsightReportKind.SIGNALS)
 
 
+@htmx_page
 @login_required
 @require_POST
 def insights_request(request: HtmxHttpRequest, name: str, kind: str) -> HttpResponse:
