@@ -438,3 +438,22 @@ def test_the_mean_rating_interval_stays_between_0_and_1(lead: Persona, project: 
     unclipped = DescrStatsW([1.0, 1.0, 1.0, 0.5]).zconfint_mean()
     assert unclipped[1] > 1
     assert point["ci95"] == pytest.approx([unclipped[0], 1.0], abs=1e-9)
+
+
+def test_the_nav_tag_leaves_out_pages_not_installed() -> None:
+    from django.template import Context, Template
+
+    template = Template(
+        '{% load insights_nav %}{% url_if_exists "insights-nowhere" "support-bot" as a %}'
+        '{% url_if_exists "insights-compare" "support-bot" as b %}[{{ a }}][{{ b }}]'
+    )
+
+    assert template.render(Context()) == "[][/insights/support-bot/compare]"
+
+
+def test_the_report_pages_link_back_to_the_dashboards(lead: Persona, traffic: Project) -> None:
+    from django.template.loader import render_to_string
+
+    nav = render_to_string("annotation/insights/_nav.html", {"project": traffic})
+
+    assert f'<a href="{URL}">Overview</a>' in nav and f'<a href="{COMPARE}">Compare</a>' in nav
