@@ -457,3 +457,25 @@ def test_the_report_pages_link_back_to_the_dashboards(lead: Persona, traffic: Pr
     nav = render_to_string("annotation/insights/_nav.html", {"project": traffic})
 
     assert f'<a href="{URL}">Overview</a>' in nav and f'<a href="{COMPARE}">Compare</a>' in nav
+
+
+def test_ranges_widen_to_whole_hours_as_the_rollups_count_them() -> None:
+    from django.http import QueryDict
+
+    from annotation.views.insights import parse_window
+
+    now = datetime(2026, 11, 20, 10, 20, tzinfo=UTC)
+    custom = QueryDict("since=2026-11-20T08:30:00Z&until=2026-11-20T10:15:00Z")
+
+    assert parse_window(custom, now) == (
+        "custom",
+        Range(since=START, until=datetime(2026, 11, 20, 11, tzinfo=UTC)),
+    )
+    assert parse_window(QueryDict("range=24h"), now) == (
+        "24h",
+        Range(
+            since=datetime(2026, 11, 19, 11, tzinfo=UTC),
+            until=datetime(2026, 11, 20, 11, tzinfo=UTC),
+        ),
+    )
+    assert parse_window(QueryDict(""), now)[0] == "7d"
