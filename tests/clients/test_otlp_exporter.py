@@ -19,7 +19,6 @@ from annotation.models import Interaction, Project
 from annotation.services.projects import project_create
 from tests.clients.conftest import LiveServer
 
-
 # gunicorn shares the test database through PostgreSQL.
 pytestmark = pytest.mark.postgresql
 

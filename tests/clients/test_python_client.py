@@ -20,7 +20,6 @@ from annotation.services.projects import project_create
 from tests.clients.conftest import LiveServer, free_port
 from tests.fakes.openai_server import FakeOpenAI
 
-
 # gunicorn shares the test database through PostgreSQL; test_client_embedded.py covers SQLite.
 pytestmark = pytest.mark.postgresql
 
