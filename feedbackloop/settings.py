@@ -296,6 +296,13 @@ CORS_PREFLIGHT_MAX_AGE = 600
 WIDGET_RATE_PER_KEY = env_int("WIDGET_RATE_PER_KEY", 6000, minimum=1)
 WIDGET_RATE_PER_ADDRESS = env_int("WIDGET_RATE_PER_ADDRESS", 60, minimum=1)
 
+# Comment themes: vectors from an OpenAI-compatible `/v1/embeddings` endpoint when set, else
+# TF-IDF. The worker computing themes calls it; a failure falls back to TF-IDF and says so.
+EMBEDDINGS_BASE_URL = env_url("EMBEDDINGS_BASE_URL", schemes=("http", "https"))
+EMBEDDINGS_MODEL = env_str("EMBEDDINGS_MODEL", "text-embedding-3-small")
+EMBEDDINGS_API_KEY = env_str("EMBEDDINGS_API_KEY")
+EMBEDDINGS_TIMEOUT_SECONDS = float(env_int("EMBEDDINGS_TIMEOUT_SECONDS", 30, minimum=1))
+
 # The LLM judge: any OpenAI-compatible chat-completions endpoint.
 JUDGE_BASE_URL = env_url("JUDGE_BASE_URL", schemes=("http", "https"))
 JUDGE_MODEL = env_str("JUDGE_MODEL", "gpt-4o-mini")

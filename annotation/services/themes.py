@@ -9,12 +9,43 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
+from django.conf import settings
 from django.urls import reverse
 
 from annotation.insights.query import Range
 from annotation.insights.themes import MAX_COMMENTS, MIN_COMMENTS, Comment, cluster_comments
 from annotation.models import Project
 from annotation.selectors.insight_reports import review_comments, user_comments
+
+EMBEDDINGS_BATCH = 256
+
+
+class EmbeddingsError(RuntimeError):
+    pass
+
+
+def embed(texts: list[str]) -> list[list[float]]:
+    """Vectors of `texts` from the configured OpenAI-compatible embeddings endpoint."""
+    import openai
+
+    client = openai.OpenAI(
+        base_url=settings.EMBEDDINGS_BASE_URL,
+        api_key=settings.EMBEDDINGS_API_KEY or "unused",
+        timeout=settings.EMBEDDINGS_TIMEOUT_SECONDS,
+        max_retries=2,
+    )
+    vectors: list[list[float]] = []
+    for start in range(0, len(texts), EMBEDDINGS_BATCH):
+        batch = texts[start : start + EMBEDDINGS_BATCH]
+        try:
+            answer = client.embeddings.create(model=settings.EMBEDDINGS_MODEL, input=batch)
+        except openai.OpenAIError as exc:
+            raise EmbeddingsError(type(exc).__name__) from exc
+        rows = sorted(answer.data, key=lambda row: row.index)
+        if len(rows) != len(batch):
+            raise EmbeddingsError(f"{len(rows)} vectors for {len(batch)} texts")
+        vectors.extend(list(row.embedding) for row in rows)
+    return vectors
 
 
 def themes_body(project: Project, window: Range) -> dict[str, Any]:
@@ -39,7 +70,14 @@ def themes_body(project: Project, window: Range) -> dict[str, Any]:
             project, window, MAX_COMMENTS - len(comments)
         )
     ]
-    result = cluster_comments(comments)
+    vectors, method, problem = None, "tfidf_kmeans", None
+    if settings.EMBEDDINGS_BASE_URL and len(comments) >= MIN_COMMENTS:
+        try:
+            vectors = embed([c.text for c in comments])
+            method = "embeddings_kmeans"
+        except EmbeddingsError as exc:
+            problem = f"The embeddings endpoint failed ({exc}); themes are from TF-IDF."
+    result = cluster_comments(comments, vectors=vectors)
     explorer = reverse("insights-explorer", args=[project.name])
     return {
         "comments": len(comments),
@@ -47,7 +85,8 @@ def themes_body(project: Project, window: Range) -> dict[str, Any]:
         "truncated": len(comments) >= MAX_COMMENTS,
         "k": result.k,
         "silhouette": result.silhouette,
-        "method": "tfidf_kmeans",
+        "method": method,
+        "embeddings_error": problem,
         "themes": [
             {
                 "label": theme.label,

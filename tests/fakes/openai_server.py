@@ -28,6 +28,8 @@ from typing import Any
 
 CHAT_PATH = "/v1/chat/completions"
 MODELS_PATH = "/v1/models"
+EMBEDDINGS_PATH = "/v1/embeddings"
+EMBEDDING_DIMENSIONS = 64
 DEFAULT_MODEL = "fake-judge"
 DEFAULT_CONTENT = '{"score": 1.0, "label": "pass", "rationale": "default fake reply"}'
 
@@ -102,7 +104,7 @@ class _Handler(BaseHTTPRequestHandler):
                 body=body,
             )
         )
-        known = {("POST", CHAT_PATH), ("GET", MODELS_PATH)}
+        known = {("POST", CHAT_PATH), ("GET", MODELS_PATH), ("POST", EMBEDDINGS_PATH)}
         if (self.command, path) not in known:
             self._send_json(404, _error_body(404, f"no route for {self.command} {path}"))
             return
@@ -117,6 +119,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(plan.status, error, plan.headers)
         elif path == MODELS_PATH:
             self._send_json(200, fake._models_body(), plan.headers)
+        elif path == EMBEDDINGS_PATH:
+            self._send_json(200, fake._embeddings_body(body), plan.headers)
         elif not isinstance(body, dict) or body.get("stream"):
             self._send_json(400, _error_body(400, "expected a non-streaming JSON request body"))
         else:
@@ -161,7 +165,11 @@ class FakeOpenAI:
         self.default_content = default_content
         self.models = models if models is not None else (model,)
         self._lock = threading.Lock()
-        self._queues: dict[str, deque[PlannedReply]] = {CHAT_PATH: deque(), MODELS_PATH: deque()}
+        self._queues: dict[str, deque[PlannedReply]] = {
+            CHAT_PATH: deque(),
+            MODELS_PATH: deque(),
+            EMBEDDINGS_PATH: deque(),
+        }
         self._requests: list[RecordedRequest] = []
         self._counter = 0
         self._stopping = threading.Event()
@@ -320,6 +328,28 @@ class FakeOpenAI:
                 "total_tokens": plan.prompt_tokens + plan.completion_tokens,
             }
         return body
+
+    def _embeddings_body(self, request: Any) -> dict[str, Any]:
+        """Deterministic vectors: the input's words hashed into EMBEDDING_DIMENSIONS counts, so
+        texts sharing words lie close, as real embeddings of similar texts do."""
+        import hashlib
+
+        texts = request.get("input") if isinstance(request, dict) else None
+        if isinstance(texts, str):
+            texts = [texts]
+        data = []
+        for index, text in enumerate(texts or []):
+            vector = [0.0] * EMBEDDING_DIMENSIONS
+            for word in str(text).lower().split():
+                digest = hashlib.sha256(word.encode()).digest()
+                vector[digest[0] % EMBEDDING_DIMENSIONS] += 1.0
+            data.append({"object": "embedding", "index": index, "embedding": vector})
+        return {
+            "object": "list",
+            "data": data,
+            "model": request.get("model", self.model) if isinstance(request, dict) else self.model,
+            "usage": {"prompt_tokens": len(data), "total_tokens": len(data)},
+        }
 
     def _models_body(self) -> dict[str, Any]:
         created = int(time.time())

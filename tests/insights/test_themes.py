@@ -173,7 +173,7 @@ def test_the_page_shows_themes_and_is_for_leads_and_engineers(
     partial = client.get("/insights/support-bot/themes", headers={"HX-Request": "true"})
 
     assert page.status_code == 200 and "<html" in page.content.decode()
-    assert "90 comments in 3 themes" in page.content.decode()
+    assert "90 comments in 3 themes (TF-IDF)" in page.content.decode()
     assert "<html" not in partial.content.decode() and "HX-Request" in partial["Vary"]
     assert client.post("/insights/support-bot/themes").status_code == 405
 
@@ -188,3 +188,41 @@ def test_web_workers_do_not_load_scikit_learn() -> None:
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+def test_it_clusters_embeddings_from_the_configured_endpoint(
+    comments: Project, lead: Persona, django_capture_on_commit_callbacks: Any, settings: Any
+) -> None:
+    from tests.fakes.openai_server import EMBEDDINGS_PATH, FakeOpenAI
+
+    with FakeOpenAI() as server:
+        settings.EMBEDDINGS_BASE_URL = server.base_url
+        settings.EMBEDDINGS_MODEL = "fake-embedder"
+        with django_capture_on_commit_callbacks(execute=True):
+            _post(lead, **WINDOW)
+        calls = [r.body for r in server.requests if r.path == EMBEDDINGS_PATH]
+    body = lead.client().get("/api/v1/insights/themes", {"project": "support-bot"}).json()
+
+    assert body["method"] == "embeddings_kmeans" and body["embeddings_error"] is None
+    assert calls and calls[0]["model"] == "fake-embedder"
+    assert sum(len(call["input"]) for call in calls) == 90
+    assert body["k"] == 3
+    reviewer = next(t for t in body["themes"] if "reviewer" in t["sources"])
+    assert reviewer["sources"] == {"reviewer": 30}
+
+
+def test_a_failing_embeddings_endpoint_falls_back_to_tfidf_and_says_so(
+    comments: Project, lead: Persona, django_capture_on_commit_callbacks: Any, settings: Any
+) -> None:
+    from tests.fakes.openai_server import EMBEDDINGS_PATH, FakeOpenAI
+
+    with FakeOpenAI() as server:
+        for _ in range(3):  # the first try and two retries
+            server.enqueue_status(400, path=EMBEDDINGS_PATH)
+        settings.EMBEDDINGS_BASE_URL = server.base_url
+        with django_capture_on_commit_callbacks(execute=True):
+            _post(lead, **WINDOW)
+    body = lead.client().get("/api/v1/insights/themes", {"project": "support-bot"}).json()
+
+    assert body["method"] == "tfidf_kmeans" and body["k"] == 3
+    assert body["embeddings_error"].startswith("The embeddings endpoint failed (BadRequestError)")
