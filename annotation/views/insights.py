@@ -40,6 +40,7 @@ from annotation.selectors.dashboard import (
     READERS,
     dashboard_checks,
     dashboard_choices,
+    insights_projects,
     reviewed_quality,
 )
 from annotation.selectors.explorer import explorer_access
@@ -292,6 +293,10 @@ def _base_context(request: HtmxHttpRequest, project: Project) -> dict[str, Any]:
         "presets": PRESET_LABELS,
         "dimensions": [(dim, DIMENSION_LABELS[dim]) for dim in DIMENSIONS],
         "few_reviews": FEW_REVIEWS,
+        # The other projects the user reads: the header's Insights link opens only the first.
+        "other_projects": [
+            other.name for other in insights_projects(request.user) if other.pk != project.pk
+        ],
     }
 
 

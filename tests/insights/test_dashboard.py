@@ -290,9 +290,9 @@ def test_the_overview_reads_a_bounded_number_of_queries(
     for i in range(MAX_CHECK_CHARTS + 3):  # charts of the first 8 checks only
         CheckFactory(project=traffic, name=f"check-{i:02}")
     client = client_for(lead)
-    # Session, user, membership, slice values, checks; 5 metrics, 2 per flag chart, reviewed
-    # quality; the header's 3 links.
-    with django_assert_max_num_queries(5 + 5 + 2 * MAX_CHECK_CHARTS + 1 + 3):
+    # Session, user, membership, the user's other projects, slice values, checks; 5 metrics,
+    # 2 per flag chart, reviewed quality; the header's 3 links.
+    with django_assert_max_num_queries(6 + 5 + 2 * MAX_CHECK_CHARTS + 1 + 3):
         response = client.get(URL, {**WINDOW, "by": "model_version"})
 
     assert response.status_code == 200
@@ -479,3 +479,17 @@ def test_ranges_widen_to_whole_hours_as_the_rollups_count_them() -> None:
         ),
     )
     assert parse_window(QueryDict(""), now)[0] == "7d"
+
+
+def test_a_lead_of_several_projects_reaches_each_overview(
+    lead: Persona, traffic: Project, other_keyed_project: Any
+) -> None:
+    from annotation.models import Membership, Role
+
+    other = other_keyed_project.project
+    Membership.objects.create(user=lead.user, project=other, role=Role.ENGINEER)
+
+    page = html(client_for(lead).get(URL, WINDOW))
+
+    assert f'Other projects: <a href="/insights/{other.name}/">{other.name}</a>' in page
+    assert client_for(lead).get(f"/insights/{other.name}/").status_code == 200
