@@ -16,7 +16,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
 from annotation.models import Project, Queue, Role, Severity
@@ -72,11 +71,6 @@ def _partial(request: HtmxHttpRequest) -> bool:
     return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
 
-def _vary(response: HttpResponse) -> HttpResponse:
-    patch_vary_headers(response, ("HX-Request",))
-    return response
-
-
 def _filters_without(query: QueryDict, *names: str) -> str:
     return urlencode([(k, v) for k, values in query.lists() if k not in names for v in values])
 
@@ -116,7 +110,7 @@ def explorer(request: HtmxHttpRequest, name: str) -> HttpResponse:
         if page.next_cursor:
             context["older"] = f"?{_filters_without(request.GET, 'after')}&after={page.next_cursor}"
     template = f"{PAGE}#results" if _partial(request) else PAGE
-    return _vary(render(request, template, context, status=status))
+    return render(request, template, context, status=status)
 
 
 @htmx_page
@@ -156,7 +150,7 @@ def interaction_detail(request: HtmxHttpRequest, name: str, pk: int) -> HttpResp
         "back": request.GET.get("back", ""),
     }
     template = f"{DETAIL}#detail" if _partial(request) else DETAIL
-    return _vary(render(request, template, context))
+    return render(request, template, context)
 
 
 @htmx_page
@@ -186,7 +180,7 @@ def send_to_queue(request: HtmxHttpRequest, name: str) -> HttpResponse:
     if request.htmx:
         summary = _summary(outcome, queue) if outcome is not None and queue is not None else ""
         context = {"problem": problem, "summary": summary, "project": project}
-        return _vary(render(request, f"{PAGE}#sent", context))
+        return render(request, f"{PAGE}#sent", context)
     if problem:
         messages.error(request, problem)
     elif outcome is not None and queue is not None:
