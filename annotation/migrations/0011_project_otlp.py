@@ -2,7 +2,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("annotation", "0010_misc")]
+    dependencies = [("annotation", "0009_settle_report")]
 
     operations = [
         migrations.AddField(
