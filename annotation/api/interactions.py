@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from base64 import urlsafe_b64decode, urlsafe_b64encode
 from datetime import datetime
 from typing import cast
 
@@ -27,6 +26,7 @@ from annotation.api.authentication import (
 )
 from annotation.api.errors import ApiError
 from annotation.api.ingestion import ErrorEnvelopeSerializer
+from annotation.keyset import keyset_decode, keyset_encode
 from annotation.models import (
     Annotation,
     Feedback,
@@ -343,8 +343,7 @@ class InteractionDetailView(APIView):
 
 
 def feedback_cursor_encode(after: tuple[datetime, int]) -> str:
-    timestamp, pk = after
-    return urlsafe_b64encode(f"{timestamp.isoformat()}|{pk}".encode()).decode().rstrip("=")
+    return keyset_encode(after)
 
 
 def feedback_cursor_decode(cursor: str | None) -> tuple[datetime, int] | None:
@@ -352,13 +351,8 @@ def feedback_cursor_decode(cursor: str | None) -> tuple[datetime, int] | None:
     if not cursor:
         return None
     try:
-        text = urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        stamp, pk = text.rsplit("|", 1)
-        timestamp = datetime.fromisoformat(stamp)
-        if timestamp.tzinfo is None:
-            raise ValueError("naive")
-        return timestamp, int(pk)
-    except ValueError:  # also binascii.Error and UnicodeDecodeError
+        return keyset_decode(cursor)
+    except ValueError:
         raise ApiError(
             "invalid_cursor",
             "`feedback_cursor` is not a cursor from this API; use the `feedback_next` URL as is.",

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import re
-from base64 import urlsafe_b64decode, urlsafe_b64encode
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ from annotation.insights.query import (
     parse_filters,
     parse_time,
 )
+from annotation.keyset import keyset_decode, keyset_encode
 from annotation.models import (
     Adjudication,
     Annotation,
@@ -102,21 +102,15 @@ class ExplorerQuery:
 
 
 def cursor_encode(after: tuple[datetime, int]) -> str:
-    timestamp, pk = after
-    return urlsafe_b64encode(f"{timestamp.isoformat()}|{pk}".encode()).decode().rstrip("=")
+    return keyset_encode(after)
 
 
 def cursor_decode(cursor: str | None) -> tuple[datetime, int] | None:
     if not cursor:
         return None
     try:
-        text = urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        stamp, pk = text.rsplit("|", 1)
-        timestamp = datetime.fromisoformat(stamp)
-        if timestamp.tzinfo is None:
-            raise ValueError("naive")
-        return timestamp, int(pk)
-    except ValueError:  # also binascii.Error and UnicodeDecodeError
+        return keyset_decode(cursor)
+    except ValueError:
         raise InvalidQuery(
             "after", "`after` is not a cursor of this page; follow the “Older” link as is."
         ) from None
