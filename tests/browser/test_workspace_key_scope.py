@@ -254,6 +254,7 @@ def test_keys_change_nothing_behind_the_open_shortcut_list(
     queue = work_queue(project, annotator)
     login(page, live_url, "annotator", "pw-0123456789")
     page.goto(f"{live_url}/queues/{queue.pk}/work")
+    expect(page.locator("article.item")).to_be_visible()  # leased by the page's POST on load
 
     page.keyboard.press("?")
     expect(page.get_by_role("dialog")).to_be_visible()
