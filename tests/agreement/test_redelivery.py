@@ -32,6 +32,7 @@ def test_it_computes_a_pending_report_and_a_redelivery_leaves_it(disputed_queue:
     assert again.status == JobStatus.DONE and again.finished_at == first.finished_at
 
 
+@pytest.mark.postgresql  # a second PostgreSQL session holds the lock
 def test_it_leaves_a_report_another_worker_is_computing(
     disputed_queue: Queue, other_session: psycopg.Connection
 ) -> None:
@@ -47,6 +48,7 @@ def test_it_leaves_a_report_another_worker_is_computing(
     other_session.execute("SELECT pg_advisory_unlock(%s, %s)", (_LOCK_NAMESPACE, report.pk))
 
 
+@pytest.mark.postgresql  # the advisory lock; the last test covers SQLite's status-only path
 def test_it_takes_over_a_report_whose_worker_died(disputed_queue: Queue) -> None:
     report = AgreementReport.objects.create(
         queue=disputed_queue, parameters={"resamples": 0}, status=JobStatus.RUNNING, progress=0.4
