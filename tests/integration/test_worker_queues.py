@@ -9,16 +9,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis
 from django.conf import settings
-from django.db import connection
 from kombu import Connection
 
 from annotation.models import FillStatus, QueueFill
@@ -28,6 +25,7 @@ from annotation.services.queues import queue_create
 from annotation.tasks.queues import fill_queue
 from feedbackloop.celery import app as celery_app
 from tests.factories import REVIEW_SCHEMA
+from tests.integration.processes import database_url, wait_for
 from tests.review.data import interaction, rating
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,25 +39,6 @@ def test_every_routed_queue_is_declared_for_a_plain_worker() -> None:
 
     assert declared == QUEUES
     assert routed <= declared
-
-
-def database_url() -> str:
-    """The test database (test_<name>), as the worker's DATABASE_URL."""
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return (
-        f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
-        f"/{db['NAME']}"
-    )
-
-
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class PlainWorker:
