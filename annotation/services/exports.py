@@ -56,6 +56,7 @@ from annotation.schemas.export_request import (
     parse_export_request,
 )
 from annotation.selectors.exports import Columns, ReviewedItems, project_queue_ids
+from annotation.services.locks import session_lock
 
 logger = logging.getLogger(__name__)
 
@@ -133,19 +134,9 @@ def _build_lock(export_id: int) -> Iterator[bool]:
     A worker that dies loses its connection and with it the lock, so a redelivered task
     can take over at once.
     """
-    if connection.vendor != "postgresql":
-        yield True
-        return
-    key = (_LOCK_NAMESPACE, export_id & 0x7FFFFFFF)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
-        locked = bool(cursor.fetchone()[0])
-    try:
-        yield locked
-    finally:
-        if locked:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+    with session_lock(_LOCK_NAMESPACE, export_id) as locked:
+        # None: not PostgreSQL, where one process builds at a time anyway.
+        yield locked is not False
 
 
 def export_run(
