@@ -8,7 +8,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,154 +16,348 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Project',
+            name="Project",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=63, unique=True, validators=[django.core.validators.RegexValidator('^[a-z0-9][a-z0-9_-]{0,62}$', "Use 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit.")])),
-                ('description', models.TextField(blank=True)),
-                ('taxonomy', models.JSONField(default=annotation.models.project.default_taxonomy)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "name",
+                    models.CharField(
+                        max_length=63,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[a-z0-9][a-z0-9_-]{0,62}$",
+                                "Use 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit.",
+                            )
+                        ],
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                ("taxonomy", models.JSONField(default=annotation.models.project.default_taxonomy)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='ApiToken',
+            name="ApiToken",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(default='default', max_length=100)),
-                ('prefix', models.CharField(max_length=16, unique=True)),
-                ('key_hash', models.CharField(max_length=64, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_tokens', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(default="default", max_length=100)),
+                ("prefix", models.CharField(max_length=16, unique=True)),
+                ("key_hash", models.CharField(max_length=64, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="api_tokens",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['user', 'created_at'],
+                "ordering": ["user", "created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Interaction',
+            name="Interaction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('request_id', models.CharField(max_length=255)),
-                ('timestamp', models.DateTimeField()),
-                ('model', models.CharField(blank=True, max_length=255)),
-                ('model_version', models.CharField(blank=True, max_length=255)),
-                ('prompt_template', models.CharField(blank=True, max_length=255)),
-                ('prompt_template_version', models.CharField(blank=True, max_length=255)),
-                ('messages', models.JSONField(default=list)),
-                ('response', models.TextField(blank=True)),
-                ('retrieved_context', models.JSONField(blank=True, default=list)),
-                ('user_id', models.CharField(blank=True, help_text="Keyed hash of the app's user id.", max_length=64)),
-                ('session_id', models.CharField(blank=True, max_length=255)),
-                ('experiment', models.CharField(blank=True, max_length=255)),
-                ('variant', models.CharField(blank=True, max_length=255)),
-                ('latency_ms', models.FloatField(blank=True, null=True)),
-                ('tokens_in', models.IntegerField(blank=True, null=True)),
-                ('tokens_out', models.IntegerField(blank=True, null=True)),
-                ('cost', models.FloatField(blank=True, null=True)),
-                ('metadata', models.JSONField(blank=True, default=dict)),
-                ('received_at', models.DateTimeField()),
-                ('project', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='interactions', to='annotation.project')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("request_id", models.CharField(max_length=255)),
+                ("timestamp", models.DateTimeField()),
+                ("model", models.CharField(blank=True, max_length=255)),
+                ("model_version", models.CharField(blank=True, max_length=255)),
+                ("prompt_template", models.CharField(blank=True, max_length=255)),
+                ("prompt_template_version", models.CharField(blank=True, max_length=255)),
+                ("messages", models.JSONField(default=list)),
+                ("response", models.TextField(blank=True)),
+                ("retrieved_context", models.JSONField(blank=True, default=list)),
+                (
+                    "user_id",
+                    models.CharField(
+                        blank=True, help_text="Keyed hash of the app's user id.", max_length=64
+                    ),
+                ),
+                ("session_id", models.CharField(blank=True, max_length=255)),
+                ("experiment", models.CharField(blank=True, max_length=255)),
+                ("variant", models.CharField(blank=True, max_length=255)),
+                ("latency_ms", models.FloatField(blank=True, null=True)),
+                ("tokens_in", models.IntegerField(blank=True, null=True)),
+                ("tokens_out", models.IntegerField(blank=True, null=True)),
+                ("cost", models.FloatField(blank=True, null=True)),
+                ("metadata", models.JSONField(blank=True, default=dict)),
+                ("received_at", models.DateTimeField()),
+                (
+                    "project",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="interactions",
+                        to="annotation.project",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-timestamp'],
+                "ordering": ["-timestamp"],
             },
         ),
         migrations.CreateModel(
-            name='Feedback',
+            name="Feedback",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('request_id', models.CharField(max_length=255)),
-                ('kind', models.CharField(choices=[('rating', 'Rating'), ('label', 'Label'), ('correction', 'Correction'), ('comment', 'Comment'), ('implicit', 'Implicit')], max_length=16)),
-                ('source', models.CharField(choices=[('user', 'User'), ('automated', 'Automated'), ('reviewer', 'Reviewer')], default='user', max_length=16)),
-                ('value', models.FloatField(blank=True, help_text='Raw rating or implicit value.', null=True)),
-                ('scale', models.CharField(blank=True, choices=[('thumbs', 'Thumbs (0 down, 1 up)'), ('stars5', 'Stars 1-5'), ('score10', 'Score 0-10')], max_length=16)),
-                ('normalized_score', models.FloatField(blank=True, help_text='Rating mapped to [0, 1].', null=True)),
-                ('labels', models.JSONField(blank=True, default=list)),
-                ('text', models.TextField(blank=True)),
-                ('event', models.CharField(blank=True, choices=[('copy', 'Copy'), ('click', 'Click'), ('dwell', 'Dwell'), ('task_completed', 'Task Completed'), ('abandoned', 'Abandoned'), ('rephrased', 'Rephrased'), ('regenerated', 'Regenerated')], max_length=32)),
-                ('user_id', models.CharField(blank=True, help_text="Keyed hash of the app's user id.", max_length=64)),
-                ('metadata', models.JSONField(blank=True, default=dict)),
-                ('timestamp', models.DateTimeField()),
-                ('received_at', models.DateTimeField()),
-                ('interaction', models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='feedback', to='annotation.interaction')),
-                ('project', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='feedback', to='annotation.project')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("request_id", models.CharField(max_length=255)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("rating", "Rating"),
+                            ("label", "Label"),
+                            ("correction", "Correction"),
+                            ("comment", "Comment"),
+                            ("implicit", "Implicit"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("user", "User"),
+                            ("automated", "Automated"),
+                            ("reviewer", "Reviewer"),
+                        ],
+                        default="user",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "value",
+                    models.FloatField(
+                        blank=True, help_text="Raw rating or implicit value.", null=True
+                    ),
+                ),
+                (
+                    "scale",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("thumbs", "Thumbs (0 down, 1 up)"),
+                            ("stars5", "Stars 1-5"),
+                            ("score10", "Score 0-10"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "normalized_score",
+                    models.FloatField(blank=True, help_text="Rating mapped to [0, 1].", null=True),
+                ),
+                ("labels", models.JSONField(blank=True, default=list)),
+                ("text", models.TextField(blank=True)),
+                (
+                    "event",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("copy", "Copy"),
+                            ("click", "Click"),
+                            ("dwell", "Dwell"),
+                            ("task_completed", "Task Completed"),
+                            ("abandoned", "Abandoned"),
+                            ("rephrased", "Rephrased"),
+                            ("regenerated", "Regenerated"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "user_id",
+                    models.CharField(
+                        blank=True, help_text="Keyed hash of the app's user id.", max_length=64
+                    ),
+                ),
+                ("metadata", models.JSONField(blank=True, default=dict)),
+                ("timestamp", models.DateTimeField()),
+                ("received_at", models.DateTimeField()),
+                (
+                    "interaction",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="feedback",
+                        to="annotation.interaction",
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="feedback",
+                        to="annotation.project",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['timestamp'],
+                "ordering": ["timestamp"],
             },
         ),
         migrations.CreateModel(
-            name='ProjectKey',
+            name="ProjectKey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(default='default', max_length=100)),
-                ('prefix', models.CharField(max_length=16, unique=True)),
-                ('key_hash', models.CharField(max_length=64, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='keys', to='annotation.project')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(default="default", max_length=100)),
+                ("prefix", models.CharField(max_length=16, unique=True)),
+                ("key_hash", models.CharField(max_length=64, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="keys",
+                        to="annotation.project",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['project', 'created_at'],
+                "ordering": ["project", "created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Membership',
+            name="Membership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('annotator', 'Annotator'), ('lead', 'Review lead'), ('engineer', 'ML engineer')], max_length=16)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='annotation.project')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("annotator", "Annotator"),
+                            ("lead", "Review lead"),
+                            ("engineer", "ML engineer"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to="annotation.project",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['project', 'user'],
-                'constraints': [models.UniqueConstraint(fields=('project', 'user'), name='membership_unique_per_project')],
+                "ordering": ["project", "user"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("project", "user"), name="membership_unique_per_project"
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='interaction',
-            index=models.Index(fields=['project', 'timestamp'], name='interaction_project_time'),
+            model_name="interaction",
+            index=models.Index(fields=["project", "timestamp"], name="interaction_project_time"),
         ),
         migrations.AddIndex(
-            model_name='interaction',
-            index=models.Index(fields=['project', 'model_version', 'timestamp'], name='interaction_model_version'),
+            model_name="interaction",
+            index=models.Index(
+                fields=["project", "model_version", "timestamp"], name="interaction_model_version"
+            ),
         ),
         migrations.AddIndex(
-            model_name='interaction',
-            index=models.Index(fields=['project', 'prompt_template', 'timestamp'], name='interaction_template'),
+            model_name="interaction",
+            index=models.Index(
+                fields=["project", "prompt_template", "timestamp"], name="interaction_template"
+            ),
         ),
         migrations.AddIndex(
-            model_name='interaction',
-            index=models.Index(fields=['project', 'user_id'], name='interaction_user'),
+            model_name="interaction",
+            index=models.Index(fields=["project", "user_id"], name="interaction_user"),
         ),
         migrations.AddConstraint(
-            model_name='interaction',
-            constraint=models.UniqueConstraint(fields=('project', 'request_id'), name='interaction_request_id_unique_per_project'),
+            model_name="interaction",
+            constraint=models.UniqueConstraint(
+                fields=("project", "request_id"), name="interaction_request_id_unique_per_project"
+            ),
         ),
         migrations.AddIndex(
-            model_name='feedback',
-            index=models.Index(fields=['project', 'request_id'], name='feedback_request_id'),
+            model_name="feedback",
+            index=models.Index(fields=["project", "request_id"], name="feedback_request_id"),
         ),
         migrations.AddIndex(
-            model_name='feedback',
-            index=models.Index(fields=['interaction', 'kind'], name='feedback_interaction_kind'),
+            model_name="feedback",
+            index=models.Index(fields=["interaction", "kind"], name="feedback_interaction_kind"),
         ),
         migrations.AddIndex(
-            model_name='feedback',
-            index=models.Index(condition=models.Q(('kind', 'rating')), fields=['project', 'normalized_score'], name='feedback_rating'),
+            model_name="feedback",
+            index=models.Index(
+                condition=models.Q(("kind", "rating")),
+                fields=["project", "normalized_score"],
+                name="feedback_rating",
+            ),
         ),
         migrations.AddIndex(
-            model_name='feedback',
-            index=models.Index(fields=['project', 'timestamp'], name='feedback_project_time'),
+            model_name="feedback",
+            index=models.Index(fields=["project", "timestamp"], name="feedback_project_time"),
         ),
         migrations.AddIndex(
-            model_name='feedback',
-            index=models.Index(condition=models.Q(('interaction__isnull', True)), fields=['project', 'request_id'], name='feedback_unlinked'),
+            model_name="feedback",
+            index=models.Index(
+                condition=models.Q(("interaction__isnull", True)),
+                fields=["project", "request_id"],
+                name="feedback_unlinked",
+            ),
         ),
     ]

@@ -5,93 +5,162 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('annotation', '0001_initial'),
+        ("annotation", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Check',
+            name="Check",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.SlugField(max_length=64)),
-                ('type', models.CharField(choices=[('pii', 'Personal data and secrets'), ('blocklist', 'Blocklisted terms'), ('format', 'Format rules'), ('llm_judge', 'LLM as judge'), ('python', 'Python evaluator')], max_length=16)),
-                ('parameters', models.JSONField(blank=True, default=dict)),
-                ('severity', models.PositiveSmallIntegerField(choices=[(10, 'info'), (20, 'warning'), (30, 'critical')], default=20)),
-                ('enabled', models.BooleanField(default=True)),
-                ('sample_rate', models.FloatField(default=1.0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('evaluator_calls', models.PositiveIntegerField(default=0)),
-                ('evaluator_prompt_tokens', models.PositiveBigIntegerField(default=0)),
-                ('evaluator_completion_tokens', models.PositiveBigIntegerField(default=0)),
-                ('evaluator_cost', models.FloatField(default=0.0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.SlugField(max_length=64)),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("pii", "Personal data and secrets"),
+                            ("blocklist", "Blocklisted terms"),
+                            ("format", "Format rules"),
+                            ("llm_judge", "LLM as judge"),
+                            ("python", "Python evaluator"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("parameters", models.JSONField(blank=True, default=dict)),
+                (
+                    "severity",
+                    models.PositiveSmallIntegerField(
+                        choices=[(10, "info"), (20, "warning"), (30, "critical")], default=20
+                    ),
+                ),
+                ("enabled", models.BooleanField(default=True)),
+                ("sample_rate", models.FloatField(default=1.0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("evaluator_calls", models.PositiveIntegerField(default=0)),
+                ("evaluator_prompt_tokens", models.PositiveBigIntegerField(default=0)),
+                ("evaluator_completion_tokens", models.PositiveBigIntegerField(default=0)),
+                ("evaluator_cost", models.FloatField(default=0.0)),
             ],
             options={
-                'ordering': ['project', 'name'],
+                "ordering": ["project", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Flag',
+            name="Flag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('flagged', models.BooleanField(default=True)),
-                ('severity', models.PositiveSmallIntegerField(choices=[(10, 'info'), (20, 'warning'), (30, 'critical')])),
-                ('score', models.FloatField(help_text='How strongly the check finds a problem, 0 to 1.')),
-                ('spans', models.JSONField(blank=True, default=list)),
-                ('label', models.CharField(blank=True, max_length=64)),
-                ('rationale', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("flagged", models.BooleanField(default=True)),
+                (
+                    "severity",
+                    models.PositiveSmallIntegerField(
+                        choices=[(10, "info"), (20, "warning"), (30, "critical")]
+                    ),
+                ),
+                (
+                    "score",
+                    models.FloatField(help_text="How strongly the check finds a problem, 0 to 1."),
+                ),
+                ("spans", models.JSONField(blank=True, default=list)),
+                ("label", models.CharField(blank=True, max_length=64)),
+                ("rationale", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField()),
             ],
         ),
         migrations.AddField(
-            model_name='interaction',
-            name='checked_at',
+            model_name="interaction",
+            name="checked_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddIndex(
-            model_name='interaction',
-            index=models.Index(condition=models.Q(('checked_at__isnull', True)), fields=['received_at'], name='interaction_unchecked'),
+            model_name="interaction",
+            index=models.Index(
+                condition=models.Q(("checked_at__isnull", True)),
+                fields=["received_at"],
+                name="interaction_unchecked",
+            ),
         ),
         migrations.AddField(
-            model_name='check',
-            name='project',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='checks', to='annotation.project'),
+            model_name="check",
+            name="project",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="checks",
+                to="annotation.project",
+            ),
         ),
         migrations.AddField(
-            model_name='flag',
-            name='check_config',
-            field=models.ForeignKey(db_column='check_id', on_delete=django.db.models.deletion.CASCADE, related_name='flags', to='annotation.check'),
+            model_name="flag",
+            name="check_config",
+            field=models.ForeignKey(
+                db_column="check_id",
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="flags",
+                to="annotation.check",
+            ),
         ),
         migrations.AddField(
-            model_name='flag',
-            name='interaction',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='flags', to='annotation.interaction'),
+            model_name="flag",
+            name="interaction",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="flags",
+                to="annotation.interaction",
+            ),
         ),
         migrations.AddField(
-            model_name='flag',
-            name='project',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='annotation.project'),
+            model_name="flag",
+            name="project",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="annotation.project",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='check',
-            constraint=models.UniqueConstraint(fields=('project', 'name'), name='check_name_unique_per_project'),
+            model_name="check",
+            constraint=models.UniqueConstraint(
+                fields=("project", "name"), name="check_name_unique_per_project"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='check',
-            constraint=models.CheckConstraint(condition=models.Q(('sample_rate__gt', 0), ('sample_rate__lte', 1)), name='check_sample_rate_in_range'),
+            model_name="check",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("sample_rate__gt", 0), ("sample_rate__lte", 1)),
+                name="check_sample_rate_in_range",
+            ),
         ),
         migrations.AddIndex(
-            model_name='flag',
-            index=models.Index(condition=models.Q(('flagged', True)), fields=['project', 'check_config', 'severity', 'interaction'], name='flag_by_check'),
+            model_name="flag",
+            index=models.Index(
+                condition=models.Q(("flagged", True)),
+                fields=["project", "check_config", "severity", "interaction"],
+                name="flag_by_check",
+            ),
         ),
         migrations.AddIndex(
-            model_name='flag',
-            index=models.Index(fields=['check_config', 'score'], name='flag_check_score'),
+            model_name="flag",
+            index=models.Index(fields=["check_config", "score"], name="flag_check_score"),
         ),
         migrations.AddConstraint(
-            model_name='flag',
-            constraint=models.UniqueConstraint(fields=('interaction', 'check_config'), name='flag_unique_per_check'),
+            model_name="flag",
+            constraint=models.UniqueConstraint(
+                fields=("interaction", "check_config"), name="flag_unique_per_check"
+            ),
         ),
     ]

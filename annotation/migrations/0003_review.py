@@ -9,194 +9,534 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('annotation', '0002_checks'),
+        ("annotation", "0002_checks"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Guideline',
+            name="Guideline",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField()),
-                ('text', models.TextField(help_text='Markdown.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='guidelines', to='annotation.project')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("version", models.PositiveIntegerField()),
+                ("text", models.TextField(help_text="Markdown.")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="guidelines",
+                        to="annotation.project",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['project', '-version'],
+                "ordering": ["project", "-version"],
             },
         ),
         migrations.CreateModel(
-            name='Queue',
+            name="Queue",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True)),
-                ('schema', models.JSONField(default=dict, help_text='Label schema: {"fields": [...]}.')),
-                ('sources', models.JSONField(default=list, help_text='Sampling rules, see README.')),
-                ('filters', models.JSONField(blank=True, default=dict)),
-                ('priority', models.JSONField(blank=True, default=list)),
-                ('overlap', models.PositiveSmallIntegerField(default=1, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(10)])),
-                ('capacity', models.PositiveIntegerField(default=1000, help_text='Most unfinished (open or in progress) items the queue holds after a fill.', validators=[django.core.validators.MinValueValidator(1)])),
-                ('lease_minutes', models.PositiveSmallIntegerField(default=15, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(1440)])),
-                ('state', models.CharField(choices=[('active', 'Active'), ('paused', 'Paused'), ('archived', 'Archived')], default='active', max_length=16)),
-                ('seed', models.BigIntegerField(default=annotation.models.review.new_seed)),
-                ('fill_every_minutes', models.PositiveIntegerField(blank=True, help_text='Fill on this schedule (Celery beat); empty fills only on demand.', null=True, validators=[django.core.validators.MinValueValidator(1)])),
-                ('next_fill_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('annotators', models.ManyToManyField(blank=True, related_name='review_queues', to=settings.AUTH_USER_MODEL)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('guideline', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='queues', to='annotation.guideline')),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='queues', to='annotation.project')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "schema",
+                    models.JSONField(default=dict, help_text='Label schema: {"fields": [...]}.'),
+                ),
+                (
+                    "sources",
+                    models.JSONField(default=list, help_text="Sampling rules, see README."),
+                ),
+                ("filters", models.JSONField(blank=True, default=dict)),
+                ("priority", models.JSONField(blank=True, default=list)),
+                (
+                    "overlap",
+                    models.PositiveSmallIntegerField(
+                        default=1,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(10),
+                        ],
+                    ),
+                ),
+                (
+                    "capacity",
+                    models.PositiveIntegerField(
+                        default=1000,
+                        help_text="Most unfinished (open or in progress) items the queue holds after a fill.",
+                        validators=[django.core.validators.MinValueValidator(1)],
+                    ),
+                ),
+                (
+                    "lease_minutes",
+                    models.PositiveSmallIntegerField(
+                        default=15,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(1440),
+                        ],
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("active", "Active"),
+                            ("paused", "Paused"),
+                            ("archived", "Archived"),
+                        ],
+                        default="active",
+                        max_length=16,
+                    ),
+                ),
+                ("seed", models.BigIntegerField(default=annotation.models.review.new_seed)),
+                (
+                    "fill_every_minutes",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="Fill on this schedule (Celery beat); empty fills only on demand.",
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(1)],
+                    ),
+                ),
+                ("next_fill_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "annotators",
+                    models.ManyToManyField(
+                        blank=True, related_name="review_queues", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "guideline",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="queues",
+                        to="annotation.guideline",
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="queues",
+                        to="annotation.project",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['project', 'name'],
+                "ordering": ["project", "name"],
             },
         ),
         migrations.CreateModel(
-            name='QueueFill',
+            name="QueueFill",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('task_id', models.CharField(blank=True, max_length=64)),
-                ('trigger', models.CharField(choices=[('manual', 'Manual'), ('schedule', 'Schedule')], max_length=16)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], default='pending', max_length=16)),
-                ('added', models.PositiveIntegerField(default=0)),
-                ('by_reason', models.JSONField(blank=True, default=dict)),
-                ('room', models.PositiveIntegerField(blank=True, help_text='Free capacity when the fill ran.', null=True)),
-                ('error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('queue', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='fills', to='annotation.queue')),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("task_id", models.CharField(blank=True, max_length=64)),
+                (
+                    "trigger",
+                    models.CharField(
+                        choices=[("manual", "Manual"), ("schedule", "Schedule")], max_length=16
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("added", models.PositiveIntegerField(default=0)),
+                ("by_reason", models.JSONField(blank=True, default=dict)),
+                (
+                    "room",
+                    models.PositiveIntegerField(
+                        blank=True, help_text="Free capacity when the fill ran.", null=True
+                    ),
+                ),
+                ("error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "queue",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="fills",
+                        to="annotation.queue",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='QueueItem',
+            name="QueueItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reasons', models.JSONField(default=list, help_text='Names of the sources that picked it.')),
-                ('inclusion_probability', models.FloatField(help_text="Probability that the queue's sources pick this interaction: 1 - Π(1 - rate).")),
-                ('priority', models.IntegerField(default=0)),
-                ('state', models.CharField(choices=[('open', 'Open'), ('in_progress', 'In Progress'), ('needs_adjudication', 'Needs Adjudication'), ('done', 'Done'), ('skipped', 'Skipped')], default='open', max_length=24)),
-                ('annotations_wanted', models.PositiveSmallIntegerField()),
-                ('annotations_done', models.PositiveSmallIntegerField(default=0)),
-                ('leases_active', models.PositiveSmallIntegerField(default=0)),
-                ('skips', models.PositiveSmallIntegerField(default=0)),
-                ('created_at', models.DateTimeField()),
-                ('updated_at', models.DateTimeField()),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('fill', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='items', to='annotation.queuefill')),
-                ('interaction', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='queue_items', to='annotation.interaction')),
-                ('queue', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='items', to='annotation.queue')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "reasons",
+                    models.JSONField(
+                        default=list, help_text="Names of the sources that picked it."
+                    ),
+                ),
+                (
+                    "inclusion_probability",
+                    models.FloatField(
+                        help_text="Probability that the queue's sources pick this interaction: 1 - Π(1 - rate)."
+                    ),
+                ),
+                ("priority", models.IntegerField(default=0)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("in_progress", "In Progress"),
+                            ("needs_adjudication", "Needs Adjudication"),
+                            ("done", "Done"),
+                            ("skipped", "Skipped"),
+                        ],
+                        default="open",
+                        max_length=24,
+                    ),
+                ),
+                ("annotations_wanted", models.PositiveSmallIntegerField()),
+                ("annotations_done", models.PositiveSmallIntegerField(default=0)),
+                ("leases_active", models.PositiveSmallIntegerField(default=0)),
+                ("skips", models.PositiveSmallIntegerField(default=0)),
+                ("created_at", models.DateTimeField()),
+                ("updated_at", models.DateTimeField()),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "fill",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="items",
+                        to="annotation.queuefill",
+                    ),
+                ),
+                (
+                    "interaction",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="queue_items",
+                        to="annotation.interaction",
+                    ),
+                ),
+                (
+                    "queue",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="items",
+                        to="annotation.queue",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-priority', 'id'],
+                "ordering": ["-priority", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Lease',
+            name="Lease",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(choices=[('active', 'Active'), ('submitted', 'Submitted'), ('skipped', 'Skipped'), ('expired', 'Expired')], default='active', max_length=16)),
-                ('leased_at', models.DateTimeField()),
-                ('expires_at', models.DateTimeField()),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('annotator', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='leases', to=settings.AUTH_USER_MODEL)),
-                ('guideline', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='annotation.guideline')),
-                ('queue', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='leases', to='annotation.queue')),
-                ('item', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='leases', to='annotation.queueitem')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("active", "Active"),
+                            ("submitted", "Submitted"),
+                            ("skipped", "Skipped"),
+                            ("expired", "Expired"),
+                        ],
+                        default="active",
+                        max_length=16,
+                    ),
+                ),
+                ("leased_at", models.DateTimeField()),
+                ("expires_at", models.DateTimeField()),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "annotator",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="leases",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "guideline",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="annotation.guideline",
+                    ),
+                ),
+                (
+                    "queue",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="leases",
+                        to="annotation.queue",
+                    ),
+                ),
+                (
+                    "item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="leases",
+                        to="annotation.queueitem",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Annotation',
+            name="Annotation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('values', models.JSONField(default=dict)),
-                ('seconds', models.FloatField(blank=True, help_text='Time spent on the item.', null=True)),
-                ('revision', models.PositiveSmallIntegerField(default=1)),
-                ('created_at', models.DateTimeField()),
-                ('updated_at', models.DateTimeField()),
-                ('annotator', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='annotations', to=settings.AUTH_USER_MODEL)),
-                ('guideline', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='annotations', to='annotation.guideline')),
-                ('item', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='annotations', to='annotation.queueitem')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("values", models.JSONField(default=dict)),
+                (
+                    "seconds",
+                    models.FloatField(blank=True, help_text="Time spent on the item.", null=True),
+                ),
+                ("revision", models.PositiveSmallIntegerField(default=1)),
+                ("created_at", models.DateTimeField()),
+                ("updated_at", models.DateTimeField()),
+                (
+                    "annotator",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="annotations",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "guideline",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="annotations",
+                        to="annotation.guideline",
+                    ),
+                ),
+                (
+                    "item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="annotations",
+                        to="annotation.queueitem",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['item', 'created_at'],
+                "ordering": ["item", "created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Adjudication',
+            name="Adjudication",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('values', models.JSONField(default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('lead', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('item', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='adjudication', to='annotation.queueitem')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("values", models.JSONField(default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "lead",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "item",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="adjudication",
+                        to="annotation.queueitem",
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='guideline',
-            constraint=models.UniqueConstraint(fields=('project', 'version'), name='guideline_version_unique_per_project'),
+            model_name="guideline",
+            constraint=models.UniqueConstraint(
+                fields=("project", "version"), name="guideline_version_unique_per_project"
+            ),
         ),
         migrations.AddIndex(
-            model_name='queue',
-            index=models.Index(condition=models.Q(('fill_every_minutes__isnull', False), ('state', 'active')), fields=['next_fill_at'], name='queue_fill_due'),
+            model_name="queue",
+            index=models.Index(
+                condition=models.Q(("fill_every_minutes__isnull", False), ("state", "active")),
+                fields=["next_fill_at"],
+                name="queue_fill_due",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='queue',
-            constraint=models.UniqueConstraint(fields=('project', 'name'), name='queue_name_unique_per_project'),
+            model_name="queue",
+            constraint=models.UniqueConstraint(
+                fields=("project", "name"), name="queue_name_unique_per_project"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='queue',
-            constraint=models.CheckConstraint(condition=models.Q(('overlap__gte', 1), ('overlap__lte', 10)), name='queue_overlap_in_range'),
+            model_name="queue",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("overlap__gte", 1), ("overlap__lte", 10)),
+                name="queue_overlap_in_range",
+            ),
         ),
         migrations.AddIndex(
-            model_name='queueitem',
-            index=models.Index(models.F('queue'), models.OrderBy(models.F('priority'), descending=True), models.F('id'), condition=models.Q(('state', 'open')), name='queue_item_next'),
+            model_name="queueitem",
+            index=models.Index(
+                models.F("queue"),
+                models.OrderBy(models.F("priority"), descending=True),
+                models.F("id"),
+                condition=models.Q(("state", "open")),
+                name="queue_item_next",
+            ),
         ),
         migrations.AddIndex(
-            model_name='queueitem',
-            index=models.Index(fields=['queue', 'state'], name='queue_item_state'),
+            model_name="queueitem",
+            index=models.Index(fields=["queue", "state"], name="queue_item_state"),
         ),
         migrations.AddIndex(
-            model_name='queueitem',
-            index=models.Index(fields=['fill'], name='queue_item_fill'),
+            model_name="queueitem",
+            index=models.Index(fields=["fill"], name="queue_item_fill"),
         ),
         migrations.AddConstraint(
-            model_name='queueitem',
-            constraint=models.UniqueConstraint(fields=('queue', 'interaction'), name='queue_item_unique_per_queue'),
+            model_name="queueitem",
+            constraint=models.UniqueConstraint(
+                fields=("queue", "interaction"), name="queue_item_unique_per_queue"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='queueitem',
-            constraint=models.CheckConstraint(condition=models.Q(('annotations_done__lte', models.F('annotations_wanted')), ('leases_active__lte', django.db.models.expressions.CombinedExpression(models.F('annotations_wanted'), '-', models.F('annotations_done')))), name='queue_item_slots_not_oversubscribed'),
+            model_name="queueitem",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("annotations_done__lte", models.F("annotations_wanted")),
+                    (
+                        "leases_active__lte",
+                        django.db.models.expressions.CombinedExpression(
+                            models.F("annotations_wanted"), "-", models.F("annotations_done")
+                        ),
+                    ),
+                ),
+                name="queue_item_slots_not_oversubscribed",
+            ),
         ),
         migrations.AddIndex(
-            model_name='lease',
-            index=models.Index(condition=models.Q(('state', 'active')), fields=['queue', 'expires_at'], name='lease_active_expiry'),
+            model_name="lease",
+            index=models.Index(
+                condition=models.Q(("state", "active")),
+                fields=["queue", "expires_at"],
+                name="lease_active_expiry",
+            ),
         ),
         migrations.AddIndex(
-            model_name='lease',
-            index=models.Index(fields=['queue', 'annotator', 'state'], name='lease_queue_annotator'),
+            model_name="lease",
+            index=models.Index(
+                fields=["queue", "annotator", "state"], name="lease_queue_annotator"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='lease',
-            constraint=models.UniqueConstraint(fields=('item', 'annotator'), name='lease_one_per_annotator'),
+            model_name="lease",
+            constraint=models.UniqueConstraint(
+                fields=("item", "annotator"), name="lease_one_per_annotator"
+            ),
         ),
         migrations.AddIndex(
-            model_name='annotation',
-            index=models.Index(fields=['annotator', 'created_at'], name='annotation_annotator'),
+            model_name="annotation",
+            index=models.Index(fields=["annotator", "created_at"], name="annotation_annotator"),
         ),
         migrations.AddConstraint(
-            model_name='annotation',
-            constraint=models.UniqueConstraint(fields=('item', 'annotator'), name='annotation_one_per_annotator'),
+            model_name="annotation",
+            constraint=models.UniqueConstraint(
+                fields=("item", "annotator"), name="annotation_one_per_annotator"
+            ),
         ),
     ]

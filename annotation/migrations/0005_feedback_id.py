@@ -4,19 +4,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('annotation', '0004_agreement_exports'),
+        ("annotation", "0004_agreement_exports"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='feedback',
-            name='feedback_id',
-            field=models.CharField(blank=True, db_default='', default='', help_text="The application's id for it; makes retries safe.", max_length=255),
+            model_name="feedback",
+            name="feedback_id",
+            field=models.CharField(
+                blank=True,
+                db_default="",
+                default="",
+                help_text="The application's id for it; makes retries safe.",
+                max_length=255,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='feedback',
-            constraint=models.UniqueConstraint(condition=models.Q(('feedback_id', ''), _negated=True), fields=('project', 'feedback_id'), name='feedback_id_unique_per_project'),
+            model_name="feedback",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("feedback_id", ""), _negated=True),
+                fields=("project", "feedback_id"),
+                name="feedback_id_unique_per_project",
+            ),
         ),
     ]

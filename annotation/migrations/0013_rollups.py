@@ -5,100 +5,247 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('annotation', '0012_widget_keys'),
+        ("annotation", "0012_widget_keys"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='FlagRollup',
+            name="FlagRollup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('hour', models.DateTimeField()),
-                ('model', models.CharField(blank=True, max_length=255)),
-                ('model_version', models.CharField(blank=True, max_length=255)),
-                ('prompt_template', models.CharField(blank=True, max_length=255)),
-                ('prompt_template_version', models.CharField(blank=True, max_length=255)),
-                ('experiment', models.CharField(blank=True, max_length=255)),
-                ('variant', models.CharField(blank=True, max_length=255)),
-                ('severity', models.PositiveSmallIntegerField()),
-                ('flagged', models.PositiveIntegerField(default=0)),
-                ('check_config', models.ForeignKey(db_column='check_id', db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='annotation.check')),
-                ('project', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='annotation.project')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("hour", models.DateTimeField()),
+                ("model", models.CharField(blank=True, max_length=255)),
+                ("model_version", models.CharField(blank=True, max_length=255)),
+                ("prompt_template", models.CharField(blank=True, max_length=255)),
+                ("prompt_template_version", models.CharField(blank=True, max_length=255)),
+                ("experiment", models.CharField(blank=True, max_length=255)),
+                ("variant", models.CharField(blank=True, max_length=255)),
+                ("severity", models.PositiveSmallIntegerField()),
+                ("flagged", models.PositiveIntegerField(default=0)),
+                (
+                    "check_config",
+                    models.ForeignKey(
+                        db_column="check_id",
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="annotation.check",
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="annotation.project",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['project', 'hour'], name='flag_rollup_time')],
-                'constraints': [models.UniqueConstraint(fields=('project', 'hour', 'model', 'model_version', 'prompt_template', 'prompt_template_version', 'experiment', 'variant', 'check_config', 'severity'), name='flag_rollup_unique')],
+                "indexes": [models.Index(fields=["project", "hour"], name="flag_rollup_time")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=(
+                            "project",
+                            "hour",
+                            "model",
+                            "model_version",
+                            "prompt_template",
+                            "prompt_template_version",
+                            "experiment",
+                            "variant",
+                            "check_config",
+                            "severity",
+                        ),
+                        name="flag_rollup_unique",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ReviewRollup',
+            name="ReviewRollup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('hour', models.DateTimeField()),
-                ('model', models.CharField(blank=True, max_length=255)),
-                ('model_version', models.CharField(blank=True, max_length=255)),
-                ('prompt_template', models.CharField(blank=True, max_length=255)),
-                ('prompt_template_version', models.CharField(blank=True, max_length=255)),
-                ('experiment', models.CharField(blank=True, max_length=255)),
-                ('variant', models.CharField(blank=True, max_length=255)),
-                ('reviewed', models.PositiveIntegerField(default=0)),
-                ('bad', models.PositiveIntegerField(default=0)),
-                ('sum_w', models.FloatField(default=0.0, help_text='Σ 1/π')),
-                ('sum_wy', models.FloatField(default=0.0, help_text='Σ y/π')),
-                ('sum_a', models.FloatField(default=0.0, help_text='Σ (1-π)/π²')),
-                ('sum_ay', models.FloatField(default=0.0, help_text='Σ y(1-π)/π²')),
-                ('project', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='annotation.project')),
-                ('queue', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='annotation.queue')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("hour", models.DateTimeField()),
+                ("model", models.CharField(blank=True, max_length=255)),
+                ("model_version", models.CharField(blank=True, max_length=255)),
+                ("prompt_template", models.CharField(blank=True, max_length=255)),
+                ("prompt_template_version", models.CharField(blank=True, max_length=255)),
+                ("experiment", models.CharField(blank=True, max_length=255)),
+                ("variant", models.CharField(blank=True, max_length=255)),
+                ("reviewed", models.PositiveIntegerField(default=0)),
+                ("bad", models.PositiveIntegerField(default=0)),
+                ("sum_w", models.FloatField(default=0.0, help_text="Σ 1/π")),
+                ("sum_wy", models.FloatField(default=0.0, help_text="Σ y/π")),
+                ("sum_a", models.FloatField(default=0.0, help_text="Σ (1-π)/π²")),
+                ("sum_ay", models.FloatField(default=0.0, help_text="Σ y(1-π)/π²")),
+                (
+                    "project",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="annotation.project",
+                    ),
+                ),
+                (
+                    "queue",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="annotation.queue",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['project', 'hour'], name='review_rollup_time')],
-                'constraints': [models.UniqueConstraint(fields=('project', 'hour', 'model', 'model_version', 'prompt_template', 'prompt_template_version', 'experiment', 'variant', 'queue'), name='review_rollup_unique')],
+                "indexes": [models.Index(fields=["project", "hour"], name="review_rollup_time")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=(
+                            "project",
+                            "hour",
+                            "model",
+                            "model_version",
+                            "prompt_template",
+                            "prompt_template_version",
+                            "experiment",
+                            "variant",
+                            "queue",
+                        ),
+                        name="review_rollup_unique",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='RollupDirty',
+            name="RollupDirty",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('hour', models.DateTimeField()),
-                ('marked_at', models.DateTimeField()),
-                ('project', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='annotation.project')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("hour", models.DateTimeField()),
+                ("marked_at", models.DateTimeField()),
+                (
+                    "project",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="annotation.project",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['marked_at'], name='rollup_dirty_order')],
-                'constraints': [models.UniqueConstraint(fields=('project', 'hour'), name='rollup_dirty_unique')],
+                "indexes": [models.Index(fields=["marked_at"], name="rollup_dirty_order")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("project", "hour"), name="rollup_dirty_unique")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SliceRollup',
+            name="SliceRollup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('hour', models.DateTimeField()),
-                ('model', models.CharField(blank=True, max_length=255)),
-                ('model_version', models.CharField(blank=True, max_length=255)),
-                ('prompt_template', models.CharField(blank=True, max_length=255)),
-                ('prompt_template_version', models.CharField(blank=True, max_length=255)),
-                ('experiment', models.CharField(blank=True, max_length=255)),
-                ('variant', models.CharField(blank=True, max_length=255)),
-                ('interactions', models.PositiveIntegerField(default=0)),
-                ('checked', models.PositiveIntegerField(default=0, help_text='Interactions the checks ran on.')),
-                ('rated', models.PositiveIntegerField(default=0, help_text='Interactions with a rating or a reason from their users.')),
-                ('negative', models.PositiveIntegerField(default=0, help_text='Interactions rated low (≤ 0.4 normalised) or given a negative reason.')),
-                ('ratings', models.PositiveIntegerField(default=0)),
-                ('rating_sum', models.FloatField(default=0.0, help_text='Sum of normalised ratings.')),
-                ('rating_sq_sum', models.FloatField(default=0.0, help_text='Sum of their squares.')),
-                ('feedback', models.PositiveIntegerField(default=0)),
-                ('labels', models.PositiveIntegerField(default=0)),
-                ('corrections', models.PositiveIntegerField(default=0)),
-                ('comments', models.PositiveIntegerField(default=0)),
-                ('implicit', models.PositiveIntegerField(default=0)),
-                ('implicit_negative', models.PositiveIntegerField(default=0, help_text='Interactions abandoned, rephrased or regenerated.')),
-                ('project', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='annotation.project')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("hour", models.DateTimeField()),
+                ("model", models.CharField(blank=True, max_length=255)),
+                ("model_version", models.CharField(blank=True, max_length=255)),
+                ("prompt_template", models.CharField(blank=True, max_length=255)),
+                ("prompt_template_version", models.CharField(blank=True, max_length=255)),
+                ("experiment", models.CharField(blank=True, max_length=255)),
+                ("variant", models.CharField(blank=True, max_length=255)),
+                ("interactions", models.PositiveIntegerField(default=0)),
+                (
+                    "checked",
+                    models.PositiveIntegerField(
+                        default=0, help_text="Interactions the checks ran on."
+                    ),
+                ),
+                (
+                    "rated",
+                    models.PositiveIntegerField(
+                        default=0,
+                        help_text="Interactions with a rating or a reason from their users.",
+                    ),
+                ),
+                (
+                    "negative",
+                    models.PositiveIntegerField(
+                        default=0,
+                        help_text="Interactions rated low (≤ 0.4 normalised) or given a negative reason.",
+                    ),
+                ),
+                ("ratings", models.PositiveIntegerField(default=0)),
+                (
+                    "rating_sum",
+                    models.FloatField(default=0.0, help_text="Sum of normalised ratings."),
+                ),
+                (
+                    "rating_sq_sum",
+                    models.FloatField(default=0.0, help_text="Sum of their squares."),
+                ),
+                ("feedback", models.PositiveIntegerField(default=0)),
+                ("labels", models.PositiveIntegerField(default=0)),
+                ("corrections", models.PositiveIntegerField(default=0)),
+                ("comments", models.PositiveIntegerField(default=0)),
+                ("implicit", models.PositiveIntegerField(default=0)),
+                (
+                    "implicit_negative",
+                    models.PositiveIntegerField(
+                        default=0, help_text="Interactions abandoned, rephrased or regenerated."
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="annotation.project",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['project', 'hour'], name='slice_rollup_time')],
-                'constraints': [models.UniqueConstraint(fields=('project', 'hour', 'model', 'model_version', 'prompt_template', 'prompt_template_version', 'experiment', 'variant'), name='slice_rollup_unique')],
+                "indexes": [models.Index(fields=["project", "hour"], name="slice_rollup_time")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=(
+                            "project",
+                            "hour",
+                            "model",
+                            "model_version",
+                            "prompt_template",
+                            "prompt_template_version",
+                            "experiment",
+                            "variant",
+                        ),
+                        name="slice_rollup_unique",
+                    )
+                ],
             },
         ),
     ]
