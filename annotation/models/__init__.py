@@ -89,3 +89,18 @@ from annotation.models.insights import (  # noqa: E402
 
 __all__ += ["FlagRollup", "ReviewRollup", "RollupDirty", "SliceRollup"]
 __all__ += ["InsightReport", "InsightReportKind"]
+
+# Webhooks and pipeline triggers.
+from annotation.models.actions import (  # noqa: E402
+    DeliveryStatus,
+    Trigger,
+    TriggerReason,
+    TriggerRun,
+    TriggerRunStatus,
+    Webhook,
+    WebhookDelivery,
+    WebhookFormat,
+)
+
+__all__ += ["DeliveryStatus", "Webhook", "WebhookDelivery", "WebhookFormat"]
+__all__ += ["Trigger", "TriggerReason", "TriggerRun", "TriggerRunStatus"]
