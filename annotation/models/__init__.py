@@ -104,3 +104,15 @@ from annotation.models.actions import (  # noqa: E402
 
 __all__ += ["DeliveryStatus", "Webhook", "WebhookDelivery", "WebhookFormat"]
 __all__ += ["Trigger", "TriggerReason", "TriggerRun", "TriggerRunStatus"]
+
+# Alert rules and their alerts.
+from annotation.models.alerts import (  # noqa: E402
+    Alert,
+    AlertMetric,
+    AlertRule,
+    AlertState,
+    ConditionType,
+    Direction,
+)
+
+__all__ += ["Alert", "AlertMetric", "AlertRule", "AlertState", "ConditionType", "Direction"]
