@@ -116,3 +116,8 @@ from annotation.models.alerts import (  # noqa: E402
 )
 
 __all__ += ["Alert", "AlertMetric", "AlertRule", "AlertState", "ConditionType", "Direction"]
+
+from annotation.models.privacy import ExportedInteraction, RetentionRun  # noqa: E402
+from annotation.models.project import PrivacyMode  # noqa: E402
+
+__all__ += ["ExportedInteraction", "PrivacyMode", "RetentionRun"]

@@ -85,6 +85,9 @@ class Feedback(models.Model):
         max_length=64, blank=True, help_text="Keyed hash of the app's user id."
     )
     metadata = models.JSONField(default=dict, blank=True)
+    # What the project's privacy mode took out at ingestion: the kinds redacted and where the
+    # placeholders are (never the values), or the fields dropped. Null: stored as received.
+    redactions = models.JSONField(null=True, blank=True)
     timestamp = models.DateTimeField()
     received_at = models.DateTimeField()
     # A database default too, so bulk loads that predate the column keep working.

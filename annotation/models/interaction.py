@@ -42,6 +42,9 @@ class Interaction(models.Model):
     tokens_out = models.IntegerField(null=True, blank=True)
     cost = models.FloatField(null=True, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
+    # What the project's privacy mode took out at ingestion: the kinds redacted and where the
+    # placeholders are (never the values), or the fields dropped. Null: stored as received.
+    redactions = models.JSONField(null=True, blank=True)
     received_at = models.DateTimeField()
     # Set once the automated checks have run; the beat sweep picks up rows still empty.
     checked_at = models.DateTimeField(null=True, blank=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
 DEFAULT_TAXONOMY: list[dict[str, Any]] = [
@@ -32,6 +32,13 @@ project_name_validator = RegexValidator(
 )
 
 
+class PrivacyMode(models.TextChoices):
+    # What ingestion stores of the text it receives (annotation/services/privacy.py).
+    STORE = "store", "Store as received"
+    REDACT = "redact", "Redact personal data (typed placeholders)"
+    DROP_PROMPT = "drop_prompt", "Keep the response, drop the prompt"
+
+
 class Project(models.Model):
     """One LLM application whose interactions and feedback are collected."""
 
@@ -42,6 +49,21 @@ class Project(models.Model):
     # OpenTelemetry spans become interactions whose request_id is this span attribute's value
     # (so feedback can name the application's own id); empty, or absent on a span: the span id.
     otlp_request_id_attribute = models.CharField(max_length=200, blank=True)
+    # Privacy (annotation/services/privacy.py, erasure.py, retention.py): what ingestion keeps of
+    # the text, and how long interactions are kept (null: for ever).
+    privacy_mode = models.CharField(
+        max_length=16, choices=PrivacyMode.choices, default=PrivacyMode.STORE
+    )
+    retention_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(36500)],
+        help_text="Delete interactions older than this many days; empty keeps them.",
+    )
+    keep_reviewed = models.BooleanField(
+        default=False,
+        help_text="Retention keeps interactions that were reviewed or exported.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
