@@ -371,3 +371,34 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
 # Several deployments (or test runs) can share one Redis: each prefixes its keys.
 if env_str("CELERY_BROKER_KEY_PREFIX"):
     CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = env_str("CELERY_BROKER_KEY_PREFIX")
+
+# Webhooks and pipeline triggers. Deliveries and trigger evaluation run on the `alerts` queue
+# (a slow receiver holds one send task, never the beat tick); a trigger's export build is heavy.
+# WEBHOOK_ALLOW_PRIVATE=true allows plain http and private, loopback and link-local targets
+# (tests, local set-ups); otherwise only https to public addresses, checked at send time too.
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 5.0, minimum=0.1)
+WEBHOOK_MAX_RESPONSE_BYTES = env_int("WEBHOOK_MAX_RESPONSE_BYTES", 65536, minimum=1)
+# Attempts per delivery (the first one included), then it fails and its webhook is failing.
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6, minimum=1)
+# Retry n waits about base * 2**(n-1) seconds (full jitter), at most the cap: keep the cap
+# below CELERY_VISIBILITY_TIMEOUT, or Redis hands a waiting retry out twice.
+WEBHOOK_BACKOFF_SECONDS = env_float("WEBHOOK_BACKOFF_SECONDS", 10.0, minimum=0)
+WEBHOOK_BACKOFF_MAX_SECONDS = env_float("WEBHOOK_BACKOFF_MAX_SECONDS", 1800.0, minimum=0)
+# Seals webhook signing secrets at rest; the first seals, all open (rotation). Default: SECRET_KEY.
+WEBHOOK_SECRETS_KEYS = env_list("WEBHOOK_SECRETS_KEYS") or [SECRET_KEY]
+# Trigger webhooks carry a signed download link to their export, valid this long.
+TRIGGER_DOWNLOAD_MAX_AGE_SECONDS = env_int("TRIGGER_DOWNLOAD_MAX_AGE_SECONDS", 86400, minimum=60)
+# Where this deployment is reached from outside: the start of the links webhooks carry.
+PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL", "http://localhost:8000", schemes=("http", "https"))
+CELERY_TASK_ROUTES["annotation.tasks.deliveries.*"] = {"queue": "alerts"}
+CELERY_TASK_ROUTES["annotation.tasks.triggers.evaluate_triggers"] = {"queue": "alerts"}
+CELERY_TASK_ROUTES["annotation.tasks.triggers.build_trigger_export"] = {"queue": "heavy"}
+CELERY_BEAT_SCHEDULE["evaluate-triggers"] = {
+    "task": "annotation.tasks.triggers.evaluate_triggers",
+    "schedule": float(env_int("TRIGGERS_EVERY_SECONDS", 60, minimum=1)),
+}
+CELERY_BEAT_SCHEDULE["resume-deliveries"] = {
+    "task": "annotation.tasks.deliveries.resume_deliveries",
+    "schedule": 60.0,
+}
