@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 
 from annotation.models.agreement import JobStatus
+from annotation.models.audit import AuditEvent  # noqa: F401  (it used to live here)
 from annotation.models.project import Project
 
 
@@ -54,29 +55,3 @@ class Export(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} export {self.pk} of {self.project_id}"
 
-
-class AuditEvent(models.Model):
-    """Who did what to which object, for the record (downloads of exports, first of all)."""
-
-    project = models.ForeignKey(
-        Project, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_events"
-    )
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    action = models.CharField(max_length=64)
-    target_type = models.CharField(max_length=64, blank=True)
-    target_id = models.CharField(max_length=64, blank=True)
-    metadata = models.JSONField(default=dict, blank=True)
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        indexes = [
-            models.Index(fields=["project", "-created_at"], name="audit_by_project"),
-            models.Index(fields=["target_type", "target_id"], name="audit_by_target"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.action} by {self.actor_id} at {self.created_at:%Y-%m-%d %H:%M}"
