@@ -54,4 +54,3 @@ class Export(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} export {self.pk} of {self.project_id}"
-
