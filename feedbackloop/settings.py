@@ -402,3 +402,11 @@ CELERY_BEAT_SCHEDULE["resume-deliveries"] = {
     "task": "annotation.tasks.deliveries.resume_deliveries",
     "schedule": 60.0,
 }
+
+# Alert rules: one evaluation tick every minute on the `alerts` queue, so fills, agreement and
+# exports (the `heavy` queue) never delay an alert.
+CELERY_TASK_ROUTES["annotation.tasks.alerts.evaluate_alerts"] = {"queue": "alerts"}
+CELERY_BEAT_SCHEDULE["evaluate-alerts"] = {
+    "task": "annotation.tasks.alerts.evaluate_alerts",
+    "schedule": float(env_int("ALERTS_EVERY_SECONDS", 60, minimum=10)),
+}
