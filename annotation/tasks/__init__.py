@@ -39,3 +39,9 @@ from annotation.tasks.insight_reports import (  # noqa: E402
 )
 
 __all__ += ["compute_insight_report", "refresh_insight_reports"]
+
+# Webhook deliveries and pipeline triggers.
+from annotation.tasks.deliveries import resume_deliveries, send_delivery  # noqa: E402
+from annotation.tasks.triggers import build_trigger_export, evaluate_triggers  # noqa: E402
+
+__all__ += ["build_trigger_export", "evaluate_triggers", "resume_deliveries", "send_delivery"]
