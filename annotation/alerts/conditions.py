@@ -222,6 +222,9 @@ def evaluate(rule: Rule, hourly: Hourly, spans: Spans) -> Evaluation:
         if len(usable) >= 2:
             result.mean = float(usable.mean())
             result.sd = float(usable.std(ddof=1))
+            # Identical buckets leave a rounding residue, not a spread: treat it as none.
+            if result.sd <= 1e-12 * max(1.0, abs(result.mean)):
+                result.sd = 0.0
             if result.sd > 0 and value is not None:
                 result.z = (value - result.mean) / result.sd
 
