@@ -106,3 +106,20 @@ urlpatterns += [
         name="api-export-download",
     ),
 ]
+
+# Alert rules and their alerts.
+from annotation.api.alerts import (  # noqa: E402
+    AlertDetailView,
+    AlertListView,
+    AlertRuleDetailView,
+    AlertRuleListView,
+    AlertSeriesView,
+)
+
+urlpatterns += [
+    path("alert-rules", AlertRuleListView.as_view(), name="api-alert-rules"),
+    path("alert-rules/<int:rule_id>", AlertRuleDetailView.as_view(), name="api-alert-rule-detail"),
+    path("alerts", AlertListView.as_view(), name="api-alerts"),
+    path("alerts/<int:alert_id>", AlertDetailView.as_view(), name="api-alert-detail"),
+    path("alerts/<int:alert_id>/series", AlertSeriesView.as_view(), name="api-alert-series"),
+]

@@ -45,3 +45,8 @@ from annotation.tasks.deliveries import resume_deliveries, send_delivery  # noqa
 from annotation.tasks.triggers import build_trigger_export, evaluate_triggers  # noqa: E402
 
 __all__ += ["build_trigger_export", "evaluate_triggers", "resume_deliveries", "send_delivery"]
+
+# Alert rules.
+from annotation.tasks.alerts import evaluate_alerts  # noqa: E402
+
+__all__ += ["evaluate_alerts"]
