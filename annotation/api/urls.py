@@ -123,3 +123,40 @@ urlpatterns += [
     path("alerts/<int:alert_id>", AlertDetailView.as_view(), name="api-alert-detail"),
     path("alerts/<int:alert_id>/series", AlertSeriesView.as_view(), name="api-alert-series"),
 ]
+
+# Webhooks and pipeline triggers.
+from annotation.api.triggers import (  # noqa: E402
+    ExportLinkDownloadView,
+    TriggerDetailView,
+    TriggerListView,
+    TriggerRunsView,
+)
+from annotation.api.webhooks import (  # noqa: E402
+    DeliveryRedeliverView,
+    WebhookDeliveriesView,
+    WebhookDetailView,
+    WebhookListView,
+)
+
+urlpatterns += [
+    path("webhooks", WebhookListView.as_view(), name="api-webhooks"),
+    path("webhooks/<int:webhook_id>", WebhookDetailView.as_view(), name="api-webhook-detail"),
+    path(
+        "webhooks/<int:webhook_id>/deliveries",
+        WebhookDeliveriesView.as_view(),
+        name="api-webhook-deliveries",
+    ),
+    path(
+        "webhooks/<int:webhook_id>/deliveries/<int:delivery_id>/redeliver",
+        DeliveryRedeliverView.as_view(),
+        name="api-webhook-redeliver",
+    ),
+    path("triggers", TriggerListView.as_view(), name="api-triggers"),
+    path("triggers/<int:trigger_id>", TriggerDetailView.as_view(), name="api-trigger-detail"),
+    path("triggers/<int:trigger_id>/runs", TriggerRunsView.as_view(), name="api-trigger-runs"),
+    path(
+        "exports/<int:export_id>/link",
+        ExportLinkDownloadView.as_view(),
+        name="api-export-link-download",
+    ),
+]
