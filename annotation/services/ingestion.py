@@ -21,6 +21,7 @@ from annotation.models import Feedback, Interaction, Project
 from annotation.schemas.decoding import DecodedBatch, RowError
 from annotation.schemas.ingestion import FeedbackIn, InteractionIn, LabelIn, RatingIn
 from annotation.services.checks import checks_enqueue_for_request_ids
+from annotation.services.privacy import feedback_text, interaction_text
 from annotation.services.rollups import rollups_mark, rollups_mark_interactions
 from annotation.services.secrets import pseudonymise
 
@@ -47,6 +48,7 @@ INTERACTION_COLUMNS = (
     "cost",
     "metadata",
     "received_at",
+    "redactions",
 )
 FEEDBACK_COLUMNS = (
     "project_id",
@@ -64,8 +66,9 @@ FEEDBACK_COLUMNS = (
     "timestamp",
     "received_at",
     "feedback_id",
+    "redactions",
 )
-_JSON_COLUMNS = {"messages", "retrieved_context", "metadata", "labels"}
+_JSON_COLUMNS = {"messages", "retrieved_context", "metadata", "labels", "redactions"}
 
 
 @dataclass
@@ -84,7 +87,15 @@ class FeedbackResult:
     errors: list[RowError] = field(default_factory=list)
 
 
-def interaction_row(project_id: int, item: InteractionIn, received_at: datetime) -> tuple[Any, ...]:
+def _json_or_null(value: Any) -> str | None:
+    return None if value is None else _json.encode(value).decode()
+
+
+def interaction_row(
+    project_id: int, item: InteractionIn, received_at: datetime, privacy_mode: str = "store"
+) -> tuple[Any, ...]:
+    # The project's privacy mode decides what of the text is stored (services/privacy.py).
+    text = interaction_text(privacy_mode, item)
     return (
         project_id,
         item.request_id,
@@ -93,9 +104,9 @@ def interaction_row(project_id: int, item: InteractionIn, received_at: datetime)
         item.model_version,
         item.prompt_template,
         item.prompt_template_version,
-        _json.encode(item.chat()).decode(),
-        item.response,
-        _json.encode(item.retrieved_context).decode(),
+        _json.encode(text.messages).decode(),
+        text.response,
+        _json.encode(text.retrieved_context).decode(),
         pseudonymise(item.user_id),
         item.session_id,
         item.experiment,
@@ -104,17 +115,19 @@ def interaction_row(project_id: int, item: InteractionIn, received_at: datetime)
         item.tokens_in,
         item.tokens_out,
         item.cost,
-        _json.encode(item.metadata).decode(),
+        _json.encode(text.metadata).decode(),
         received_at,
+        _json_or_null(text.redactions),
     )
 
 
-def feedback_row(project_id: int, item: FeedbackIn, received_at: datetime) -> tuple[Any, ...]:
+def feedback_row(
+    project_id: int, item: FeedbackIn, received_at: datetime, privacy_mode: str = "store"
+) -> tuple[Any, ...]:
     value: float | None = None
     scale = ""
     normalized: float | None = None
     labels: list[str] = []
-    text = ""
     event = ""
     if isinstance(item, RatingIn):
         value, scale, normalized = item.value, item.scale, item.normalized()
@@ -122,8 +135,8 @@ def feedback_row(project_id: int, item: FeedbackIn, received_at: datetime) -> tu
         labels = item.labels
     elif item.__struct_config__.tag == "implicit":
         event, value = item.event, item.value  # type: ignore[union-attr]
-    else:
-        text = item.text  # type: ignore[union-attr]
+    # Correction and comment texts, and metadata, as the project's privacy mode stores them.
+    private = feedback_text(privacy_mode, item)
     return (
         project_id,
         item.request_id,
@@ -133,13 +146,14 @@ def feedback_row(project_id: int, item: FeedbackIn, received_at: datetime) -> tu
         scale,
         normalized,
         _json.encode(labels).decode(),
-        text,
+        private.text,
         event,
         pseudonymise(item.user_id),
-        _json.encode(item.metadata).decode(),
+        _json.encode(private.metadata).decode(),
         item.timestamp or received_at,
         received_at,
         item.feedback_id,
+        _json_or_null(private.redactions),
     )
 
 
@@ -166,7 +180,8 @@ def interactions_ingest(
     received_at = received_at or timezone.now()
     if not items:
         return InteractionsResult()
-    rows = [interaction_row(project.pk, item, received_at) for item in items]
+    mode = project.privacy_mode
+    rows = [interaction_row(project.pk, item, received_at, mode) for item in items]
     if connection.vendor == "postgresql":
         created = _insert_interactions_postgres(rows)
     else:
@@ -243,7 +258,8 @@ def _insert_interactions_orm(
         if values["request_id"] in existing or values["request_id"] in new:
             continue
         for column in _JSON_COLUMNS & values.keys():
-            values[column] = msgspec.json.decode(values[column])
+            if values[column] is not None:
+                values[column] = msgspec.json.decode(values[column])
         new[values["request_id"]] = Interaction(**values)
     Interaction.objects.bulk_create(new.values())
     return list(new)
@@ -394,7 +410,7 @@ def feedback_ingest(
             duplicates.append(item.feedback_id)
             continue
         keys.add(item.feedback_id)
-        rows.append(feedback_row(project.pk, item, received_at))
+        rows.append(feedback_row(project.pk, item, received_at, project.privacy_mode))
     insert: Callable[[Project, Sequence[tuple[Any, ...]]], list[tuple[Any, ...]]] = (
         _insert_feedback_postgres if connection.vendor == "postgresql" else _insert_feedback_orm
     )
@@ -489,7 +505,8 @@ def _insert_feedback_orm(
             continue
         values = dict(zip(FEEDBACK_COLUMNS, row, strict=True))
         for column in _JSON_COLUMNS & values.keys():
-            values[column] = msgspec.json.decode(values[column])
+            if values[column] is not None:
+                values[column] = msgspec.json.decode(values[column])
         interaction_id = ids.get(values["request_id"])
         objs.append(Feedback(**values, interaction_id=interaction_id))
         stored.append((*row, interaction_id))

@@ -1,0 +1,1 @@
+"""Privacy at ingestion (redaction), and what erasure and retention need that is pure logic."""
