@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import urllib3
-from urllib3.exceptions import HTTPError, SSLError
+from urllib3.exceptions import HTTPError, NewConnectionError, SSLError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from annotation.outbound.targets import Resolver, TargetRefused, parse_target, resolve_target
@@ -141,6 +141,11 @@ def _exchange(
             assert_same_host=False,
             timeout=urllib3.Timeout(connect=remaining, read=remaining),
         )
+    except NewConnectionError as exc:
+        # Before the timeout clause: urllib3 makes it a subclass of ConnectTimeoutError.
+        raise SendFailed(
+            "connection", f"Could not connect: {exc}", retryable=True, latency_ms=_ms(started)
+        ) from None
     except Urllib3Timeout:
         raise SendFailed(
             "timeout",

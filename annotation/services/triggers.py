@@ -14,7 +14,8 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from annotation.models import (
@@ -52,12 +53,7 @@ def trigger_run(
         raise ValueError(f"unknown trigger reason {reason!r}")
     now = now or timezone.now()
     with transaction.atomic():
-        locked = (
-            Trigger.objects.select_for_update()
-            .select_related("project", "created_by")
-            .filter(pk=trigger.pk, active=True)
-            .first()
-        )
+        locked = _locked(trigger.pk)
         if locked is None:
             return None
         try:
@@ -94,6 +90,18 @@ def trigger_run(
         transaction.on_commit(lambda: _start_build(run_id))
     logger.info("trigger %s fired (%s): run %s, %s examples", trigger.pk, reason, run_id, new.count)
     return run
+
+
+def _locked(pk: int) -> Trigger | None:
+    """The active trigger, re-read with its row locked until the transaction ends."""
+    triggers = Trigger.objects.select_related("project", "created_by").filter(pk=pk, active=True)
+    if connection.vendor == "postgresql":
+        return triggers.select_for_update(of=("self",)).first()
+    # SQLite has no row locks: a no-op UPDATE as the first statement takes the database's
+    # write lock now, so a concurrent run waits here (busy timeout) and then reads what the
+    # first one wrote, instead of both reading and then failing to upgrade their locks.
+    Trigger.objects.filter(pk=pk).update(watermark=F("watermark"))
+    return triggers.first()
 
 
 def _refuse(trigger: Trigger, *, reason: str, alert: object | None, error: str) -> TriggerRun:
