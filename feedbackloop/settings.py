@@ -403,6 +403,19 @@ CELERY_BEAT_SCHEDULE["resume-deliveries"] = {
     "schedule": 60.0,
 }
 
+# Privacy (README "Privacy"). The key a USER_ID_HASH_KEY rotation replaced: pseudonyms under it are
+# still found by look-ups and erasure while the rotation's window lasts. Erasure and retention
+# delete in batches of PRIVACY_BATCH_SIZE interactions; a retention run deletes at most
+# RETENTION_MAX_BATCHES batches per project (the next run goes on), daily on the heavy queue.
+USER_ID_HASH_KEY_PREVIOUS = env_str("USER_ID_HASH_KEY_PREVIOUS")
+PRIVACY_BATCH_SIZE = env_int("PRIVACY_BATCH_SIZE", 1000, minimum=1)
+RETENTION_MAX_BATCHES = env_int("RETENTION_MAX_BATCHES", 200, minimum=1)
+CELERY_TASK_ROUTES["annotation.tasks.privacy.enforce_retention"] = {"queue": "heavy"}
+CELERY_BEAT_SCHEDULE["enforce-retention"] = {
+    "task": "annotation.tasks.privacy.enforce_retention",
+    "schedule": float(env_int("RETENTION_EVERY_SECONDS", 24 * 3600, minimum=60)),
+}
+
 # Alert rules: one evaluation tick every minute on the `alerts` queue, so fills, agreement and
 # exports (the `heavy` queue) never delay an alert.
 CELERY_TASK_ROUTES["annotation.tasks.alerts.evaluate_alerts"] = {"queue": "alerts"}

@@ -150,6 +150,14 @@ class ExportStore:
         self._save_remote(MANIFEST_NAME, ContentFile(data, name=MANIFEST_NAME))
         self.discard_staging()
 
+    def rewrite_manifest(self, manifest: Mapping[str, Any]) -> None:
+        """Replace the manifest of a published export (erasure adds what it removed)."""
+        data = encode_manifest(validate_manifest(dict(manifest)))
+        if self._local is not None:
+            self._replace_local(MANIFEST_NAME, data)
+        else:
+            self._save_remote(MANIFEST_NAME, ContentFile(data, name=MANIFEST_NAME))
+
     def discard(self) -> None:
         """Delete the export: manifest first, then its files and any staging leftovers.
 

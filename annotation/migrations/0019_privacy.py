@@ -63,7 +63,7 @@ class Migration(migrations.Migration):
                         auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
                     ),
                 ),
-                ("request_id", models.CharField(max_length=255)),
+                ("request_hash", models.BigIntegerField()),
                 ("rows", models.PositiveIntegerField(default=1)),
                 (
                     "export",
@@ -76,12 +76,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 "indexes": [
-                    models.Index(fields=["request_id"], name="exported_interaction_request")
-                ],
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("export", "request_id"), name="exported_interaction_unique"
-                    )
+                    models.Index(fields=["request_hash"], name="exported_interaction_request")
                 ],
             },
         ),

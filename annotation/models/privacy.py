@@ -11,24 +11,21 @@ from annotation.models.project import Project
 class ExportedInteraction(models.Model):
     """One interaction that gave rows to an export, so erasing its user can mark the export.
 
-    Written in chunks while the export is built (annotation/privacy/export_contents.py); only the
-    request_id is kept, which names the interaction within the export's project.
+    Written when the export is built (annotation/services/export_contents.py). Only a 64-bit
+    hash of the request_id is kept (it names the interaction within the export's project): 12
+    bytes per item while the build runs, so a build's memory stays small.
     """
 
     export = models.ForeignKey(Export, on_delete=models.CASCADE, related_name="+")
-    request_id = models.CharField(max_length=255)
+    request_hash = models.BigIntegerField()
     rows = models.PositiveIntegerField(default=1)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["export", "request_id"], name="exported_interaction_unique"
-            )
-        ]
-        indexes = [models.Index(fields=["request_id"], name="exported_interaction_request")]
+        # An interaction in several queues gives an export several items: no uniqueness.
+        indexes = [models.Index(fields=["request_hash"], name="exported_interaction_request")]
 
     def __str__(self) -> str:
-        return f"{self.request_id} in export {self.export_id}"
+        return f"{self.request_hash} in export {self.export_id}"
 
 
 class RetentionRun(models.Model):
@@ -49,6 +46,11 @@ class RetentionRun(models.Model):
     class Meta:
         ordering = ["-started_at"]
         indexes = [models.Index(fields=["project", "-started_at"], name="retention_by_project")]
+
+    @property
+    def deleted_summary(self) -> str:
+        parts = [f"{table}: {n}" for table, n in self.counts.items() if n]
+        return ", ".join(parts) or "nothing"
 
     def __str__(self) -> str:
         return f"retention of {self.project_id} at {self.started_at:%Y-%m-%d %H:%M}"

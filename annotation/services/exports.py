@@ -56,6 +56,7 @@ from annotation.schemas.export_request import (
     parse_export_request,
 )
 from annotation.selectors.exports import Columns, ReviewedItems, project_queue_ids
+from annotation.services.export_contents import ExportContents
 from annotation.services.locks import session_lock
 
 logger = logging.getLogger(__name__)
@@ -245,6 +246,8 @@ class _Build:
         self.pii = self.options.redact_pii or self.options.exclude_pii
         self.written = 0
         self.matched = 0
+        # Which interactions gave rows, so erasing a user can mark this export.
+        self.contents = ExportContents(export.pk)
 
     def run(self, streaming: bool | None = None) -> dict[str, Any]:
         from annotation.exports.writers import PartWriters, relaxed_gc
@@ -279,6 +282,7 @@ class _Build:
                         for row in rows:
                             write(part, row)
                         self.written += len(rows)
+                        self.contents.add(item.request_id, len(rows))
                     if read % PROGRESS_EVERY_ITEMS == 0:
                         if self.on_progress is not None:
                             self.on_progress(read, total, self.written)
@@ -310,6 +314,7 @@ class _Build:
             manifest["export_id"] = export.pk
             manifest["project"] = export.project.name
             manifest["counts"]["items"] = self.matched
+            self.contents.save()
             store.publish(files, manifest)
         except BaseException:
             store.discard()

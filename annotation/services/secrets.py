@@ -27,10 +27,21 @@ def new_secret(kind: str) -> tuple[str, str]:
     return f"{kind}_{prefix}_{secrets.token_urlsafe(20)}", f"{kind}_{prefix}"
 
 
-def pseudonymise(user_id: str) -> str:
+def pseudonymise(user_id: str, key: str | None = None) -> str:
     """Keyed hash of an application's user id; raw ids are never stored."""
     if not user_id:
         return ""
-    return hmac.new(
-        settings.USER_ID_HASH_KEY.encode(), user_id.encode(), hashlib.sha256
-    ).hexdigest()[:32]
+    key = settings.USER_ID_HASH_KEY if key is None else key
+    return hmac.new(key.encode(), user_id.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def pseudonyms(user_id: str) -> list[str]:
+    """Every stored form a user id may have: under the current key and, while a key rotation's
+    window is open, under `USER_ID_HASH_KEY_PREVIOUS` (look-ups and erasure try both)."""
+    if not user_id:
+        return []
+    found = [pseudonymise(user_id)]
+    previous = settings.USER_ID_HASH_KEY_PREVIOUS
+    if previous and previous != settings.USER_ID_HASH_KEY:
+        found.append(pseudonymise(user_id, previous))
+    return found
