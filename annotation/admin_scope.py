@@ -29,7 +29,6 @@ from annotation.models import (
     Membership,
     Project,
     ProjectKey,
-    Role,
 )
 from annotation.models.review import (
     Adjudication,
@@ -40,7 +39,7 @@ from annotation.models.review import (
     QueueFill,
     QueueItem,
 )
-from annotation.selectors.projects import projects_for_user
+from annotation.selectors.access import LEADS, projects_for
 
 # How each model reaches its project.
 PROJECT_PATHS: dict[type[Model], str] = {
@@ -65,7 +64,7 @@ PROJECT_PATHS: dict[type[Model], str] = {
 
 
 def led_projects(request: HttpRequest) -> QuerySet[Project]:
-    return projects_for_user(request.user, roles=[Role.LEAD])
+    return projects_for(request.user, LEADS)
 
 
 def scoped_queryset(model: type[Model], request: HttpRequest) -> QuerySet[Any]:

@@ -16,17 +16,17 @@ JSON bodies are checked by the API's parser (annotation/api/parsers.py) and inge
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.handlers.asgi import ASGIRequest
 from django.core.handlers.wsgi import LimitedStream
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django_htmx.http import reswap, retarget
 
-from annotation.api.errors import error_body
+from annotation.errors import AppError, error_body
 from annotation.schemas.safe_json import printable
 
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -161,3 +161,41 @@ def _bad_input(
         response = render(request, "bad_input.html#message", context, status=status)
         return reswap(retarget(response, "#main"), "afterbegin")
     return render(request, "bad_input.html", context, status=status)
+
+
+class AppErrorMiddleware:
+    """The page handler of `annotation.errors.AppError`: the one place a refusal becomes a page.
+
+    404 and 403 go to Django's handlers (the styled 404/403 pages, which say nothing more than
+    the message); other statuses render the "not accepted" page with the message, or, for an
+    htmx request, the message as a fragment at the top of the page so the form stays as it was.
+    API views never get here: their refusals go through `annotation.api.errors`.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, AppError):
+            return None
+        if exception.status_code == 404:
+            raise Http404(exception.message) from exception
+        if exception.status_code == 403:
+            raise PermissionDenied(exception.message) from exception
+        field = ""
+        if isinstance(exception.details, Mapping) and exception.details:
+            field = str(next(iter(exception.details)))
+        response = _bad_input(
+            request,
+            field,
+            exception.message,
+            status=exception.status_code,
+            code=exception.code,
+            details=dict(exception.details) if isinstance(exception.details, Mapping) else None,
+        )
+        for name, value in exception.headers.items():
+            response[name] = value
+        return response

@@ -205,7 +205,7 @@ REST_FRAMEWORK = {
         "annotation.api.authentication.UserTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["annotation.api.permissions.IsPerson"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # JSON only, nested at most 64 deep, no NUL or lone surrogate anywhere (annotation/api/parsers.py).
     "DEFAULT_PARSER_CLASSES": ["annotation.api.parsers.SafeJSONParser"],

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.api.errors import ApiError
 from annotation.api.ingestion import ErrorEnvelopeSerializer
-from annotation.models import AgreementReport, Role
-from annotation.selectors.projects import projects_for_user
-from annotation.selectors.queues import queue_access
+from annotation.models import AgreementReport
+from annotation.selectors.access import LEADS, object_for, queue_for
 from annotation.services.agreement import DEFAULT_RESAMPLES, agreement_request
 
 
@@ -62,17 +60,7 @@ class QueueAgreementView(APIView):
         },
     )
     def post(self, request: Request, queue_id: int) -> Response:
-        access = queue_access(request.user, queue_id)
-        if access is None:
-            raise ApiError(
-                "not_found", f"Queue {queue_id} not found, or not visible to you.", status_code=404
-            )
-        if not access.is_lead:
-            raise ApiError(
-                "forbidden",
-                "Only leads of the queue's project compute agreement reports.",
-                status_code=403,
-            )
+        access = queue_for(request.user, queue_id, LEADS)
         serializer = AgreementRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         report = agreement_request(
@@ -81,7 +69,7 @@ class QueueAgreementView(APIView):
             resamples=serializer.validated_data["resamples"],
             seed=serializer.validated_data["seed"],
         )
-        return Response(AgreementReportSerializer(report).data, status=status.HTTP_202_ACCEPTED)
+        return Response(AgreementReportSerializer(report).data, status=202)
 
 
 class AgreementReportView(APIView):
@@ -91,17 +79,12 @@ class AgreementReportView(APIView):
         responses={200: AgreementReportSerializer, 404: ErrorEnvelopeSerializer},
     )
     def get(self, request: Request, report_id: int) -> Response:
-        report = (
-            AgreementReport.objects.filter(
-                pk=report_id, queue__project__in=projects_for_user(request.user, roles=[Role.LEAD])
-            )
-            .select_related("queue")
-            .first()
+        report = object_for(
+            AgreementReport.objects.select_related("queue"),
+            report_id,
+            request.user,
+            LEADS,
+            what="agreement report",
+            project_field="queue__project",
         )
-        if report is None:
-            raise ApiError(
-                "not_found",
-                f"No agreement report {report_id} in the projects you lead.",
-                status_code=404,
-            )
         return Response(AgreementReportSerializer(report).data)

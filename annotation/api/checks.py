@@ -5,22 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.api.errors import ApiError
 from annotation.api.ingestion import ErrorEnvelopeSerializer
 from annotation.checks.config import CheckConfigError
+from annotation.errors import AppError
 from annotation.models import Check, CheckType, Queue, Role, Severity
 from annotation.review.guard import CatchesInvalid
+from annotation.selectors.access import LEADS, READERS, object_for, project_access, projects_for
 from annotation.selectors.checks import check_report
-from annotation.selectors.projects import projects_for_user
 from annotation.services.check_catches import check_catches_set
 from annotation.services.check_config import check_save
-
-READERS = (Role.LEAD, Role.ENGINEER)
 
 
 class CheckSerializer(serializers.ModelSerializer):
@@ -66,22 +64,18 @@ class CheckInSerializer(serializers.Serializer):
     )
 
 
-def _config_error(exc: CheckConfigError) -> ApiError:
-    return ApiError(
-        "invalid_check",
+def _config_error(exc: CheckConfigError) -> AppError:
+    return AppError(
         f"{exc.field}: {exc.message}" if exc.field else exc.message,
+        code="invalid_check",
         details={"field": exc.field, "message": exc.message},
     )
 
 
 def _check_for(request: Request, check_id: int, roles: tuple[Role, ...]) -> Check:
-    check = (
-        Check.objects.select_related("project")
-        .filter(pk=check_id, project__in=projects_for_user(request.user, roles=roles))
-        .first()
+    check: Check = object_for(
+        Check.objects.select_related("project"), check_id, request.user, roles, what="check"
     )
-    if check is None:
-        raise ApiError("not_found", f"No check {check_id} in your projects.", status_code=404)
     return check
 
 
@@ -123,7 +117,7 @@ class CheckListView(APIView):
         responses={200: CheckSerializer(many=True)},
     )
     def get(self, request: Request) -> Response:
-        projects = projects_for_user(request.user, roles=READERS)
+        projects = projects_for(request.user, READERS)
         if name := request.query_params.get("project"):
             projects = projects.filter(name=name)
         checks = Check.objects.filter(project__in=projects).select_related("project")
@@ -144,16 +138,10 @@ class CheckListView(APIView):
         data = _validated(request)
         missing = [f for f in ("project", "name", "type") if f not in data]
         if missing:
-            raise ApiError("invalid", f"Missing {', '.join(missing)}.", details={"fields": missing})
-        project = (
-            projects_for_user(request.user, roles=[Role.LEAD]).filter(name=data["project"]).first()
-        )
-        if project is None:
-            raise ApiError(
-                "forbidden",
-                f"You do not lead a project named '{data['project']}'.",
-                status_code=403,
+            raise AppError(
+                f"Missing {', '.join(missing)}.", code="invalid", details={"fields": missing}
             )
+        project = project_access(request.user, data["project"], LEADS).project
         try:
             check = check_save(
                 project=project,
@@ -168,16 +156,16 @@ class CheckListView(APIView):
             raise _config_error(exc) from None
         if "catches" in data:
             check = _set_catches(check, data["catches"])
-        return Response(CheckSerializer(check).data, status=status.HTTP_201_CREATED)
+        return Response(CheckSerializer(check).data, status=201)
 
 
 def _set_catches(check: Check, catches: Any) -> Check:
     try:
         return check_catches_set(check=check, catches=catches)
     except CatchesInvalid as exc:
-        raise ApiError(
-            "invalid_check",
+        raise AppError(
             f"{exc.field}: {exc.message}",
+            code="invalid_check",
             details={"field": exc.field, "message": exc.message},
         ) from None
 
@@ -225,17 +213,17 @@ def report_queue(check: Check, raw: str | None) -> Queue | None:
     if raw is None or raw == "":
         return None
     if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
-        raise ApiError(
-            "invalid_queue",
+        raise AppError(
             "queue: give the id of one of the project's queues, e.g. ?queue=3.",
+            code="invalid_queue",
             details={"field": "queue"},
         )
     queue = Queue.objects.filter(pk=int(raw), project_id=check.project_id).first()
     if queue is None:
-        raise ApiError(
-            "not_found",
+        raise AppError(
             f"queue: no queue {raw} in project {check.project.name}.",
-            status_code=404,
+            code="not_found",
+            status=404,
             details={"field": "queue"},
         )
     return queue

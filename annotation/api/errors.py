@@ -1,34 +1,21 @@
-"""One JSON error shape for the whole API: {"error": {"code", "message", "details"}}."""
+"""The API's exception handler: every refusal answers {"error": {"code", "message", "details"}}.
+
+Services and selectors raise `annotation.errors.AppError`; DRF's own exceptions (authentication,
+parsing, serializer validation, throttling) and Django's `ValidationError` are mapped here too, so
+no view maps errors itself.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, JsonResponse
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-
-class ApiError(exceptions.APIException):
-    def __init__(
-        self,
-        code: str,
-        message: str,
-        *,
-        status_code: int = status.HTTP_400_BAD_REQUEST,
-        details: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(detail=message, code=code)
-        self.status_code = status_code
-        self.error_code = code
-        self.message = message
-        self.details = details or {}
-
-
-def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "details": details or {}}}
-
+from annotation.errors import AppError, error_body
 
 _MESSAGES: dict[type[Exception], tuple[str, str]] = {
     exceptions.NotAuthenticated: (
@@ -40,8 +27,14 @@ _MESSAGES: dict[type[Exception], tuple[str, str]] = {
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, ApiError):
-        return Response(error_body(exc.error_code, exc.message, exc.details), exc.status_code)
+    if isinstance(exc, AppError):
+        return Response(exc.body(), exc.status_code, headers=exc.headers)
+    if isinstance(exc, DjangoValidationError):
+        # A model's own validation, raised by a service; the view names what was invalid.
+        details = exc.message_dict if hasattr(exc, "error_dict") else {"errors": exc.messages}
+        code = getattr(context.get("view"), "invalid_code", "invalid")
+        message = "The request is not valid; fix the fields listed in details."
+        return Response(error_body(code, message, details), 400)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

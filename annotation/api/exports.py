@@ -18,23 +18,19 @@ from drf_spectacular.utils import (
     OpenApiTypes,
     extend_schema,
 )
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.api.errors import ApiError
 from annotation.api.ingestion import ErrorEnvelopeSerializer
+from annotation.errors import AppError, Forbidden
 from annotation.exports.rows import KINDS
-from annotation.models import Export, JobStatus, Membership
+from annotation.models import Export, JobStatus
 from annotation.schemas.export_request import FORMATS, ExportRequestInvalid, unstorable_text
-from annotation.selectors.exports import (
-    EXPORT_ROLES,
-    export_access,
-    exports_for_user,
-    exports_refusal,
-)
-from annotation.services.exports import ExportError, export_create, export_download
+from annotation.selectors.access import READERS, export_for, holds_role, project_access
+from annotation.selectors.exports import exports_for_user
+from annotation.services.exports import export_create, export_download
 
 
 def export_files(export: Export) -> list[dict[str, Any]]:
@@ -118,52 +114,24 @@ _EXAMPLE = OpenApiExample(
 
 
 def _allowed(request: Request, export_id: int) -> Export:
-    access = export_access(request.user, export_id)
-    if access is None:
-        raise ApiError(
-            "not_found",
-            f"Export {export_id} not found, or not visible to you.",
-            status_code=status.HTTP_404_NOT_FOUND,
-        )
-    if not access.allowed:
-        raise ApiError(
-            "forbidden",
-            f"Only leads and engineers of {access.export.project.name} may see its exports.",
-            status_code=status.HTTP_403_FORBIDDEN,
-        )
-    return access.export
+    return export_for(request.user, export_id)
 
 
 def _project_for(user: User, name: Any) -> Any:
     if not isinstance(name, str) or not name:
-        raise ApiError(
-            "invalid_export",
+        raise AppError(
             "project: give the name of the project to export from.",
+            code="invalid_export",
             details={"errors": [{"field": "project", "message": "required"}]},
         )
     problem = unstorable_text(name)
     if problem is not None:
-        raise ApiError(
-            "invalid_export",
+        raise AppError(
             f"project: {problem}.",
+            code="invalid_export",
             details={"errors": [{"field": "project", "message": problem}]},
         )
-    membership = (
-        Membership.objects.select_related("project").filter(user=user, project__name=name).first()
-    )
-    if membership is None:
-        raise ApiError(
-            "not_found",
-            f"No project named '{name}' among yours.",
-            status_code=status.HTTP_404_NOT_FOUND,
-        )
-    if membership.role not in EXPORT_ROLES:
-        raise ApiError(
-            "forbidden",
-            f"Only leads and engineers of {name} may build exports.",
-            status_code=status.HTTP_403_FORBIDDEN,
-        )
-    return membership.project
+    return project_access(user, name, READERS).project
 
 
 class ExportListView(APIView):
@@ -182,18 +150,19 @@ class ExportListView(APIView):
     )
     def get(self, request: Request) -> Response:
         name = request.query_params.get("project") or None
-        refusal = exports_refusal(request.user, name)
-        if refusal is not None:
-            raise ApiError("forbidden", refusal, status_code=status.HTTP_403_FORBIDDEN)
+        if name:
+            project_access(request.user, name, READERS)
+        elif not holds_role(request.user, READERS):
+            raise Forbidden("Only leads and engineers see exports; you annotate in your projects.")
         exports = exports_for_user(request.user)
         if name:
             exports = exports.filter(project__name=name)
         if state := request.query_params.get("status"):
             if state not in JobStatus.values:
-                raise ApiError(
-                    "invalid_status",
+                raise AppError(
                     f"status: {state!r} is not an export status; use "
                     f"{', '.join(JobStatus.values)}.",
+                    code="invalid_status",
                     details={"field": "status"},
                 )
             exports = exports.filter(status=state)
@@ -218,19 +187,19 @@ class ExportListView(APIView):
     def post(self, request: Request) -> Response:
         data = request.data
         if not isinstance(data, dict):
-            raise ApiError(
-                "invalid_export",
+            raise AppError(
                 'Send a JSON object like {"project": "support-bot", "kind": "sft"}.',
+                code="invalid_export",
             )
         user: User = request.user  # type: ignore[assignment]
         project = _project_for(user, data.get("project"))
         try:
             export = export_create(project=project, created_by=user, data=data)
         except ExportRequestInvalid as invalid:
-            raise ApiError(
-                invalid.code, invalid.message, details={"errors": invalid.errors}
+            raise AppError(
+                invalid.message, code=invalid.code, details={"errors": invalid.errors}
             ) from None
-        return Response(ExportSerializer(export).data, status=status.HTTP_202_ACCEPTED)
+        return Response(ExportSerializer(export).data, status=202)
 
 
 class ExportDetailView(APIView):
@@ -275,15 +244,12 @@ class ExportDownloadView(APIView):
         export = _allowed(request, export_id)
         part = request.query_params.get("part") or None
         user: User = request.user  # type: ignore[assignment]
-        try:
-            download = export_download(
-                export=export,
-                part=part,
-                actor=user,
-                ip_address=request.META.get("REMOTE_ADDR"),
-            )
-        except ExportError as exc:
-            raise ApiError(exc.code, exc.message, status_code=exc.status_code) from None
+        download = export_download(
+            export=export,
+            part=part,
+            actor=user,
+            ip_address=request.META.get("REMOTE_ADDR"),
+        )
         response = FileResponse(
             download.file,
             as_attachment=True,

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
-from django.contrib.auth.models import User
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from annotation.api.errors import ApiError
 from annotation.api.ingestion import ErrorEnvelopeSerializer
-from annotation.api.review import ReviewAPIView, not_found
-from annotation.models import Membership, Project, Role
+from annotation.errors import AppError
+from annotation.models import Project, Role
 from annotation.models.review import Guideline
+from annotation.selectors.access import MEMBERS, project_access
 from annotation.selectors.queues import guidelines_for_project
 from annotation.services.guidelines import (
     MAX_GUIDELINE_CHARS,
@@ -59,20 +59,11 @@ def _first_problem(errors: dict[str, Any]) -> str:
 
 
 def _member_project(request: Request, name: str | None) -> tuple[Project, str]:
-    project = Project.objects.filter(name=name).first() if name else None
-    role = (
-        Membership.objects.filter(project=project, user=cast("User", request.user))
-        .values_list("role", flat=True)
-        .first()
-        if project
-        else None
-    )
-    if project is None or role is None:
-        raise not_found(f"Project '{name}'")
-    return project, role
+    access = project_access(request.user, name, MEMBERS)
+    return access.project, access.role
 
 
-class GuidelineListView(ReviewAPIView):
+class GuidelineListView(APIView):
     @extend_schema(
         operation_id="guidelines_list",
         summary="A project's guideline versions, newest first (members)",
@@ -112,15 +103,15 @@ class GuidelineListView(ReviewAPIView):
     def post(self, request: Request) -> Response:
         serializer = GuidelineInSerializer(data=request.data)
         if not serializer.is_valid():
-            raise ApiError(
-                "invalid_guideline", _first_problem(serializer.errors), details=serializer.errors
+            raise AppError(
+                _first_problem(serializer.errors),
+                code="invalid_guideline",
+                details=serializer.errors,
             )
         project, role = _member_project(request, serializer.validated_data["project"])
         if role != Role.LEAD:
-            raise ApiError(
-                "forbidden",
-                f"Only leads of {project.name} publish guidelines.",
-                status_code=status.HTTP_403_FORBIDDEN,
+            raise AppError(
+                f"Only leads of {project.name} publish guidelines.", code="forbidden", status=403
             )
         try:
             guideline = guideline_publish(
@@ -129,5 +120,5 @@ class GuidelineListView(ReviewAPIView):
                 created_by=request.user,  # type: ignore[arg-type]
             )
         except ValueError as exc:
-            raise ApiError("invalid_guideline", str(exc)) from None
-        return Response(GuidelineSerializer(guideline).data, status=status.HTTP_201_CREATED)
+            raise AppError(str(exc), code="invalid_guideline") from None
+        return Response(GuidelineSerializer(guideline).data, status=201)

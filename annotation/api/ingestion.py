@@ -13,14 +13,14 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers, status
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.api.authentication import ProjectClient, ProjectKeyAuthentication
-from annotation.api.errors import ApiError
 from annotation.api.openapi import FEEDBACK_REQUEST, INTERACTION_REQUEST
+from annotation.api.permissions import IsIngestionKey
+from annotation.errors import AppError
 from annotation.schemas.decoding import BodyError, DecodedBatch, decode_rows, errors_as_dicts
 from annotation.schemas.ingestion import (
     FeedbackBatch,
@@ -33,13 +33,6 @@ from annotation.services.ingestion import (
     feedback_ingest,
     interactions_ingest,
 )
-
-
-class HasProjectKey(BasePermission):
-    message = "Ingestion takes a project key: send 'Authorization: Bearer <project key>'."
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        return isinstance(request.user, ProjectClient)
 
 
 class RowErrorSerializer(serializers.Serializer):
@@ -90,18 +83,18 @@ FeedbackResultSerializer = inline_serializer(
 def read_body(request: Request) -> bytes:
     content_type = request.content_type.split(";")[0].strip().lower()
     if content_type and content_type != "application/json" and not content_type.endswith("+json"):
-        raise ApiError(
-            "unsupported_media_type",
+        raise AppError(
             f"Send the body as application/json, not {content_type}.",
-            status_code=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            code="unsupported_media_type",
+            status=415,
         )
     try:
         return request.body
     except RequestDataTooBig:
-        raise ApiError(
-            "too_large",
+        raise AppError(
             "The body is larger than MAX_REQUEST_BYTES allows; send fewer items per request.",
-            status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            code="too_large",
+            status=413,
         ) from None
 
 
@@ -109,7 +102,7 @@ def decode_or_raise(body: bytes, row_type: Any, batch_type: Any) -> DecodedBatch
     try:
         return decode_rows(body, row_type, batch_type)
     except BodyError as exc:
-        raise ApiError(exc.code, exc.message, details=exc.details) from None
+        raise AppError(exc.message, code=exc.code, details=exc.details) from None
 
 
 def outcome_status(batch: DecodedBatch[Any], stored: int) -> int:
@@ -121,11 +114,11 @@ def outcome_status(batch: DecodedBatch[Any], stored: int) -> int:
     return status.HTTP_201_CREATED if stored else status.HTTP_200_OK
 
 
-def invalid_rows_error(batch: DecodedBatch[Any]) -> ApiError:
+def invalid_rows_error(batch: DecodedBatch[Any]) -> AppError:
     noun = "item was" if batch.is_batch else "object is"
-    return ApiError(
-        "invalid_items" if batch.is_batch else "invalid",
+    return AppError(
         f"No {noun} valid; nothing was stored. Fix the fields listed in details.errors.",
+        code="invalid_items" if batch.is_batch else "invalid",
         details={"errors": errors_as_dicts(batch.errors)},
     )
 
@@ -141,7 +134,7 @@ _COMMON_RESPONSES = {
 
 class InteractionsIngestView(APIView):
     authentication_classes = [ProjectKeyAuthentication]
-    permission_classes = [HasProjectKey]
+    permission_classes = [IsIngestionKey]
 
     @extend_schema(
         operation_id="interactions_ingest",
@@ -233,7 +226,7 @@ class InteractionsIngestView(APIView):
 
 class FeedbackIngestView(APIView):
     authentication_classes = [ProjectKeyAuthentication]
-    permission_classes = [HasProjectKey]
+    permission_classes = [IsIngestionKey]
 
     @extend_schema(
         operation_id="feedback_ingest",

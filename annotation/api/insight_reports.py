@@ -16,8 +16,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.api.errors import ApiError
 from annotation.api.metrics import _ERRORS, _project
+from annotation.errors import AppError
 from annotation.insights.query import InvalidQuery, Range, parse_range
 from annotation.insights.slices import parse_min_support
 from annotation.models import InsightReportKind, Project
@@ -45,7 +45,7 @@ def _window(request: Request) -> Range:
             request.query_params.get("since"), request.query_params.get("until"), timezone.now()
         )
     except InvalidQuery as exc:
-        raise ApiError("invalid_query", exc.message, details={"field": exc.field}) from None
+        raise AppError(exc.message, code="invalid_query", details={"field": exc.field}) from None
 
 
 def slices_window(project: Project, since: str | None, until: str | None) -> Range:
@@ -103,7 +103,9 @@ class InsightSlicesView(_StoredReportView):
             min_support = parse_min_support(params.get("min_support"))
             window = slices_window(project, params.get("since"), params.get("until"))
         except InvalidQuery as exc:
-            raise ApiError("invalid_query", exc.message, details={"field": exc.field}) from None
+            raise AppError(
+                exc.message, code="invalid_query", details={"field": exc.field}
+            ) from None
         body: dict[str, Any] = slices_report(
             project, window, min_support=min_support, use_stored=True
         )

@@ -13,7 +13,7 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_field,
 )
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,8 +24,9 @@ from annotation.api.authentication import (
     ProjectKeyAuthentication,
     UserTokenAuthentication,
 )
-from annotation.api.errors import ApiError
 from annotation.api.ingestion import ErrorEnvelopeSerializer
+from annotation.api.permissions import IsKeyOrPerson
+from annotation.errors import AppError
 from annotation.keyset import keyset_decode, keyset_encode
 from annotation.models import (
     Annotation,
@@ -37,18 +38,17 @@ from annotation.models import (
     Role,
     Severity,
 )
+from annotation.selectors.access import READERS, projects_for
 from annotation.selectors.interactions import (
     FEEDBACK_PAGE_SIZE,
     interaction_exists,
     interaction_feedback_page,
     interaction_find,
 )
-from annotation.selectors.projects import projects_for_user
 from annotation.selectors.settled import queue_item_outcome
 
 # Leads and engineers read every interaction of their projects; annotators those in a queue they
 # are assigned to (with their own annotations only); a project key its own project.
-READER_ROLES = (Role.LEAD, Role.ENGINEER)
 
 
 class FeedbackOutSerializer(serializers.ModelSerializer):
@@ -238,6 +238,7 @@ class InteractionOutSerializer(serializers.ModelSerializer):
 
 
 class InteractionDetailView(APIView):
+    permission_classes = [IsKeyOrPerson]
     authentication_classes = [
         ProjectKeyAuthentication,
         UserTokenAuthentication,
@@ -281,15 +282,15 @@ class InteractionDetailView(APIView):
         if not found and not isinstance(request.user, ProjectClient):
             found = self._assigned(request, request_id)
         if not found:
-            raise ApiError(
-                "not_found",
+            raise AppError(
                 f"No interaction with request_id '{request_id}' in the projects you can read.",
-                status_code=status.HTTP_404_NOT_FOUND,
+                code="not_found",
+                status=404,
             )
         if len(found) > 1:
-            raise ApiError(
-                "ambiguous",
+            raise AppError(
                 f"request_id '{request_id}' exists in several of your projects; add ?project=NAME.",
+                code="ambiguous",
                 details={"projects": sorted(i.project.name for i in found)},
             )
         interaction = found[0]
@@ -304,18 +305,18 @@ class InteractionDetailView(APIView):
 
     def _assigned(self, request: Request, request_id: str) -> list[Interaction]:
         """For annotators: the interaction when it is in a queue they are assigned to."""
-        projects = projects_for_user(request.user, roles=[Role.ANNOTATOR])
+        projects = projects_for(request.user, (Role.ANNOTATOR,))
         name = request.query_params.get("project")
         if name:
             projects = projects.filter(name=name)
         user = cast("User", request.user)
         found = interaction_find(projects=projects, request_id=request_id, annotator=user)
         if not found and interaction_exists(projects=projects, request_id=request_id):
-            raise ApiError(
-                "not_assigned",
+            raise AppError(
                 f"Interaction '{request_id}' is in a project where you are an annotator; "
                 "annotators read only interactions in queues assigned to them.",
-                status_code=status.HTTP_403_FORBIDDEN,
+                code="not_assigned",
+                status=403,
             )
         return found
 
@@ -323,15 +324,15 @@ class InteractionDetailView(APIView):
         if isinstance(request.user, ProjectClient):
             projects = Project.objects.filter(pk=request.user.project.pk)
         else:
-            projects = projects_for_user(request.user, roles=READER_ROLES)
+            projects = projects_for(request.user, READERS)
         name = request.query_params.get("project")
         if name:
             projects = projects.filter(name=name)
             if not projects.exists() and not self._is_annotator_in(request, name):
-                raise ApiError(
-                    "not_found",
+                raise AppError(
                     f"You cannot read project '{name}', or it does not exist.",
-                    status_code=status.HTTP_404_NOT_FOUND,
+                    code="not_found",
+                    status=404,
                 )
         return projects
 
@@ -339,7 +340,7 @@ class InteractionDetailView(APIView):
     def _is_annotator_in(request: Request, name: str) -> bool:
         if isinstance(request.user, ProjectClient):
             return False
-        return projects_for_user(request.user, roles=[Role.ANNOTATOR]).filter(name=name).exists()
+        return projects_for(request.user, (Role.ANNOTATOR,)).filter(name=name).exists()
 
 
 def feedback_cursor_encode(after: tuple[datetime, int]) -> str:
@@ -353,8 +354,8 @@ def feedback_cursor_decode(cursor: str | None) -> tuple[datetime, int] | None:
     try:
         return keyset_decode(cursor)
     except ValueError:
-        raise ApiError(
-            "invalid_cursor",
+        raise AppError(
             "`feedback_cursor` is not a cursor from this API; use the `feedback_next` URL as is.",
+            code="invalid_cursor",
             details={"field": "feedback_cursor"},
         ) from None

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from annotation.api.errors import ApiError
 from annotation.api.ingestion import ErrorEnvelopeSerializer
-from annotation.api.review import ReviewAPIView
+from annotation.errors import AppError
 from annotation.models import Interaction
 from annotation.models.review import Adjudication, Annotation, LeaseState, Queue
 from annotation.services.annotations import annotation_revise, annotation_submit, item_adjudicate
@@ -103,7 +103,7 @@ def leased_body(leased: Leased, queue: Queue) -> dict[str, Any]:
             "leased_at": leased.lease.leased_at,
             "expires_at": leased.lease.expires_at,
         },
-        "schema": queue.schema,
+        "schema": (leased.queue or queue).schema,
         "guideline": {"version": guideline.version, "text": guideline.text} if guideline else None,
     }
 
@@ -152,9 +152,9 @@ class AnnotationInSerializer(serializers.Serializer):
 def _parse(request: Request) -> dict[str, Any]:
     serializer = AnnotationInSerializer(data=request.data)
     if not serializer.is_valid():
-        raise ApiError(
-            "invalid_annotation",
+        raise AppError(
             'Send {"values": {...}} with the fields of the queue\'s schema.',
+            code="invalid_annotation",
             details=serializer.errors,
         )
     return dict(serializer.validated_data)
@@ -188,7 +188,7 @@ _ERRORS = {
 }
 
 
-class ItemAnnotationsView(ReviewAPIView):
+class ItemAnnotationsView(APIView):
     @extend_schema(
         operation_id="items_annotate",
         summary="Submit your annotation of a leased item",
@@ -204,7 +204,7 @@ class ItemAnnotationsView(ReviewAPIView):
             values=data["values"],
             seconds=data.get("seconds"),
         )
-        return Response(annotation_body(annotation), status=status.HTTP_201_CREATED)
+        return Response(annotation_body(annotation), status=201)
 
 
 class SkipOutSerializer(serializers.Serializer):
@@ -220,7 +220,7 @@ class SkipUndoneSerializer(SkipOutSerializer):
     )
 
 
-class ItemSkipView(ReviewAPIView):
+class ItemSkipView(APIView):
     @extend_schema(
         operation_id="items_skip",
         summary="Skip a leased item; it is not offered to you again unless you undo the skip",
@@ -258,7 +258,7 @@ class ItemSkipView(ReviewAPIView):
         )
 
 
-class AnnotationDetailView(ReviewAPIView):
+class AnnotationDetailView(APIView):
     @extend_schema(
         operation_id="annotations_revise",
         summary="Revise your annotation while its item is not done",
@@ -285,7 +285,7 @@ class AdjudicationSerializer(serializers.ModelSerializer):
         fields = ["id", "item", "lead", "values", "created_at"]
 
 
-class ItemAdjudicationView(ReviewAPIView):
+class ItemAdjudicationView(APIView):
     @extend_schema(
         operation_id="items_adjudicate",
         summary="Settle an item its annotators disagreed on (leads)",
@@ -300,4 +300,4 @@ class ItemAdjudicationView(ReviewAPIView):
             lead=request.user,  # type: ignore[arg-type]
             values=data["values"],
         )
-        return Response(AdjudicationSerializer(adjudication).data, status=status.HTTP_201_CREATED)
+        return Response(AdjudicationSerializer(adjudication).data, status=201)

@@ -11,8 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.api.errors import ApiError
 from annotation.api.ingestion import ErrorEnvelopeSerializer
+from annotation.errors import AppError
 from annotation.insights.query import (
     DIMENSIONS,
     METRICS,
@@ -23,11 +23,9 @@ from annotation.insights.query import (
     parse_metric,
     parse_range,
 )
-from annotation.models import Check, Project, Role, Severity
+from annotation.models import Check, Project, Severity
+from annotation.selectors.access import READERS, project_access
 from annotation.selectors.metrics import metrics_compare, metrics_timeseries
-from annotation.selectors.projects import projects_for_user
-
-READERS = (Role.LEAD, Role.ENGINEER)
 
 _COMMON = [
     OpenApiParameter("project", str, required=True, description="The project's name."),
@@ -48,22 +46,19 @@ _ERRORS = {
 }
 
 
-def _invalid(exc: InvalidQuery) -> ApiError:
-    return ApiError("invalid_query", exc.message, details={"field": exc.field})
+def _invalid(exc: InvalidQuery) -> AppError:
+    return AppError(exc.message, code="invalid_query", details={"field": exc.field})
 
 
 def _project(request: Request) -> Project:
     name = request.query_params.get("project")
     if not name:
-        raise ApiError(
-            "invalid_query", "Send `project`: the project's name.", details={"field": "project"}
+        raise AppError(
+            "Send `project`: the project's name.",
+            code="invalid_query",
+            details={"field": "project"},
         )
-    project = projects_for_user(request.user).filter(name=name).first()
-    if project is None:
-        raise ApiError("not_found", f"No project {name!r} among yours.", status_code=404)
-    if not projects_for_user(request.user, roles=READERS).filter(pk=project.pk).exists():
-        raise ApiError("forbidden", "Metrics are for leads and engineers.", status_code=403)
-    return project
+    return project_access(request.user, name, READERS).project
 
 
 def _queue_id(request: Request, project: Project) -> int | None:
@@ -71,8 +66,8 @@ def _queue_id(request: Request, project: Project) -> int | None:
     if not raw:
         return None
     if not raw.isdigit() or not project.queues.filter(pk=int(raw)).exists():
-        raise ApiError(
-            "invalid_query", f"No queue {raw!r} in this project.", details={"field": "queue"}
+        raise AppError(
+            f"No queue {raw!r} in this project.", code="invalid_query", details={"field": "queue"}
         )
     return int(raw)
 
@@ -126,15 +121,15 @@ def _check(request: Request, project: Project, metric: str) -> tuple[Check | Non
     if metric != "flag_rate":
         return None, 0
     if not name:
-        raise ApiError(
-            "invalid_query",
+        raise AppError(
             "flag_rate needs `check`: the check's name.",
+            code="invalid_query",
             details={"field": "check"},
         )
     check = Check.objects.filter(project=project, name=name).first()
     if check is None:
-        raise ApiError(
-            "invalid_query", f"No check {name!r} in this project.", details={"field": "check"}
+        raise AppError(
+            f"No check {name!r} in this project.", code="invalid_query", details={"field": "check"}
         )
     severity = request.query_params.get("min_severity", "")
     if not severity:
@@ -143,9 +138,9 @@ def _check(request: Request, project: Project, metric: str) -> tuple[Check | Non
         return check, int(Severity.from_name(severity))
     except (KeyError, ValueError):
         names = ", ".join(s.label.lower() for s in Severity)
-        raise ApiError(
-            "invalid_query",
+        raise AppError(
             f"Unknown severity {severity!r}; use {names}.",
+            code="invalid_query",
             details={"field": "min_severity"},
         ) from None
 
@@ -174,15 +169,15 @@ class MetricsCompareView(APIView):
         a, b = params.get("a", ""), params.get("b", "")
         for name, value in (("a", a), ("b", b)):
             if not value:
-                raise ApiError(
-                    "invalid_query",
+                raise AppError(
                     f"Send `{name}`: a value of {dimension}.",
+                    code="invalid_query",
                     details={"field": name},
                 )
         if a == b:
-            raise ApiError(
-                "invalid_query",
+            raise AppError(
                 "`a` and `b` are the same slice; pick two different values.",
+                code="invalid_query",
                 details={"field": "b"},
             )
         assert dimension is not None

@@ -11,18 +11,19 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from annotation.api.authentication import ProjectClient, ProjectKeyAuthentication
-from annotation.api.errors import ApiError
-from annotation.api.ingestion import ErrorEnvelopeSerializer, HasProjectKey
+from annotation.api.ingestion import ErrorEnvelopeSerializer
+from annotation.api.permissions import IsIngestionKey
+from annotation.errors import AppError
 from annotation.otlp.decode import JSON, PROTOBUF, OtlpError, answer, gunzip, parse
 
 
-def _refuse(exc: OtlpError) -> ApiError:
-    return ApiError(exc.code, exc.message, status_code=exc.status)
+def _refuse(exc: OtlpError) -> AppError:
+    return AppError(exc.message, code=exc.code, status=exc.status)
 
 
 class OtlpTracesView(APIView):
     authentication_classes = [ProjectKeyAuthentication]
-    permission_classes = [HasProjectKey]
+    permission_classes = [IsIngestionKey]
     parser_classes: list[type] = []  # the body is read raw: protobuf or JSON, maybe gzip
 
     @extend_schema(
@@ -51,26 +52,26 @@ class OtlpTracesView(APIView):
         client: ProjectClient = request.user  # type: ignore[assignment]
         content_type = request.content_type.split(";")[0].strip().lower()
         if content_type not in (PROTOBUF, JSON):
-            raise ApiError(
-                "unsupported_media_type",
+            raise AppError(
                 f"Send OTLP as {PROTOBUF} or {JSON}, not {content_type or 'no Content-Type'}.",
-                status_code=415,
+                code="unsupported_media_type",
+                status=415,
             )
         encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
         if encoding not in ("identity", "gzip"):
-            raise ApiError(
-                "unsupported_encoding",
+            raise AppError(
                 f"Content-Encoding {encoding!r} is not supported; send gzip or none.",
-                status_code=415,
+                code="unsupported_encoding",
+                status=415,
             )
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 64 * 1024 * 1024
         try:
             body = request.body
         except RequestDataTooBig:
-            raise ApiError(
-                "too_large",
+            raise AppError(
                 f"The body is over {limit} bytes; export smaller batches.",
-                status_code=413,
+                code="too_large",
+                status=413,
             ) from None
         try:
             if encoding == "gzip":

@@ -23,21 +23,21 @@ class SafeJSONParser(JSONParser):
     ) -> Any:
         # Imported here: DRF reads this class while `rest_framework.views` (which errors.py
         # imports) is still loading.
-        from annotation.api.errors import ApiError
+        from annotation.errors import AppError
 
         raw = stream.read() if stream is not None else b""
         encoding = (parser_context or {}).get("encoding") or "utf-8"
         try:
             text = raw.decode(encoding)
         except (UnicodeDecodeError, LookupError):
-            raise ApiError(
-                "invalid_encoding", "The body is not valid UTF-8; send UTF-8 encoded JSON."
+            raise AppError(
+                "The body is not valid UTF-8; send UTF-8 encoded JSON.", code="invalid_encoding"
             ) from None
         try:
             return json_loads_safe(text, max_depth=MAX_JSON_DEPTH)
         except UnsafeJson as exc:
-            raise ApiError(
-                exc.problem.code, exc.problem.message, details=exc.problem.details()
+            raise AppError(
+                exc.problem.message, code=exc.problem.code, details=exc.problem.details()
             ) from None
         except ValueError as exc:
             raise ParseError(f"JSON parse error - {exc}") from None

@@ -11,20 +11,20 @@ from typing import Any
 
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.api.authentication import ProjectClient, WidgetKeyAuthentication
-from annotation.api.errors import ApiError
 from annotation.api.ingestion import (
     ErrorEnvelopeSerializer,
-    HasProjectKey,
     decode_or_raise,
     read_body,
 )
 from annotation.api.openapi import FEEDBACK_REQUEST
+from annotation.api.permissions import IsIngestionKey
+from annotation.errors import AppError
 from annotation.ratelimit import rate_limit_hit
 from annotation.schemas.ingestion import FeedbackBatch, FeedbackIn
 from annotation.services.widget import WIDGET_MAX_TEXT, WidgetRefused, widget_feedback_submit
@@ -61,7 +61,7 @@ def _reasons(client: ProjectClient) -> list[dict[str, str]]:
 
 class WidgetConfigView(APIView):
     authentication_classes = [WidgetKeyAuthentication]
-    permission_classes = [HasProjectKey]
+    permission_classes = [IsIngestionKey]
 
     @extend_schema(
         operation_id="widget_config",
@@ -76,17 +76,17 @@ class WidgetConfigView(APIView):
         client: ProjectClient = request.user  # type: ignore[assignment]
         origin = request.headers.get("Origin")
         if not origin or origin.lower() not in client.key.allowed_origins:
-            raise ApiError(
-                "origin_not_allowed",
+            raise AppError(
                 f"Pages on {origin or 'an unknown origin'} may not use this key.",
-                status_code=403,
+                code="origin_not_allowed",
+                status=403,
             )
         return Response({"reasons": _reasons(client), "max_text": WIDGET_MAX_TEXT})
 
 
 class WidgetFeedbackView(APIView):
     authentication_classes = [WidgetKeyAuthentication]
-    permission_classes = [HasProjectKey]
+    permission_classes = [IsIngestionKey]
 
     @extend_schema(
         operation_id="widget_feedback",
@@ -112,14 +112,14 @@ class WidgetFeedbackView(APIView):
         batch = decode_or_raise(read_body(request), FeedbackIn, FeedbackBatch)
         if batch.errors:
             first = batch.errors[0]
-            raise ApiError("invalid_feedback", first.message, details={"field": first.field})
+            raise AppError(first.message, code="invalid_feedback", details={"field": first.field})
         try:
             result = widget_feedback_submit(
                 key=client.key, origin=request.headers.get("Origin"), batch=batch
             )
         except WidgetRefused as exc:
-            raise ApiError(
-                exc.code, exc.message, status_code=exc.status, details={"field": exc.field}
+            raise AppError(
+                exc.message, code=exc.code, status=exc.status, details={"field": exc.field}
             ) from None
         body: dict[str, Any] = {"created": result.created}
-        return Response(body, status=status.HTTP_201_CREATED if result.created else 200)
+        return Response(body, status=201 if result.created else 200)

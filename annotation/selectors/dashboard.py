@@ -13,10 +13,10 @@ from django.db.models import Sum
 from django.urls import reverse
 
 from annotation.insights.query import DIMENSIONS, Range, SliceFilter
-from annotation.models import Check, Membership, Project, ReviewRollup, Role, SliceRollup
+from annotation.models import Check, Membership, Project, ReviewRollup, SliceRollup
+from annotation.selectors.access import READERS
 from annotation.selectors.metrics import FEW_REVIEWS, metric_value
 
-READERS = (Role.LEAD, Role.ENGINEER)
 # A filter offers at most this many values of a dimension (the most frequent in the range).
 MAX_CHOICES = 100
 # The flag-rate charts of at most this many checks (by name); the compare page shows them all.

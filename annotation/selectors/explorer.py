@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.postgres.search import SearchQuery, SearchVectorField
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -46,7 +45,6 @@ from annotation.models import (
     Feedback,
     Flag,
     Interaction,
-    Membership,
     Project,
     Queue,
     QueueItem,
@@ -464,18 +462,6 @@ def explorer_ids(
     """The ids of the newest `limit` matches (the "all matching" selection)."""
     found = _newest_first(explorer_interactions(project=project, query=query), None)
     return list(found.values_list("pk", flat=True)[:limit])
-
-
-def explorer_access(user: User | AnonymousUser, name: str) -> tuple[Project | None, str | None]:
-    """The project named `name` among the user's, and their role in it (None, None if none)."""
-    if not user.is_authenticated:
-        return None, None
-    membership = (
-        Membership.objects.filter(user_id=user.pk, project__name=name)
-        .select_related("project")
-        .first()
-    )
-    return (membership.project, membership.role) if membership else (None, None)
 
 
 def explorer_queues(project: Project) -> list[Queue]:

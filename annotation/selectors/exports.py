@@ -35,12 +35,11 @@ from django.db.models import Exists, OuterRef, QuerySet, TextField
 from django.db.models.functions import Cast
 
 from annotation.exports.reviewed import AnnotationRecord, ReviewedItem
-from annotation.models import Annotation, Export, ItemState, Membership, Project, QueueItem, Role
+from annotation.models import Annotation, Export, ItemState, Project, QueueItem
 from annotation.models.review import Guideline, Queue
 from annotation.schemas.export_request import ExportFilters
-from annotation.selectors.projects import projects_for_user
+from annotation.selectors.access import READERS, projects_for
 
-EXPORT_ROLES = (Role.LEAD, Role.ENGINEER)
 PAGE_SIZE = 5_000
 STREAM_CHUNK = 1_000
 
@@ -54,58 +53,15 @@ _from_epoch = datetime.fromtimestamp
 def exports_for_user(user: User | AnonymousUser) -> QuerySet[Export]:
     """Exports of the projects where the user is a lead or an engineer, newest first."""
     return (
-        Export.objects.filter(project__in=projects_for_user(user, roles=EXPORT_ROLES))
+        Export.objects.filter(project__in=projects_for(user, READERS))
         .select_related("project", "created_by")
         .order_by("-created_at", "-id")
     )
 
 
-@dataclass(frozen=True)
-class ExportAccess:
-    export: Export
-    role: Role
-
-    @property
-    def allowed(self) -> bool:
-        return self.role in EXPORT_ROLES
-
-
-def export_access(user: User | AnonymousUser, export_id: int) -> ExportAccess | None:
-    """The export and the user's role in its project; None when they are not a member."""
-    if not user.is_authenticated:
-        return None
-    export = Export.objects.select_related("project", "created_by").filter(pk=export_id).first()
-    if export is None:
-        return None
-    role = (
-        Membership.objects.filter(project_id=export.project_id, user=user)
-        .values_list("role", flat=True)
-        .first()
-    )
-    return ExportAccess(export=export, role=Role(role)) if role else None
-
-
-def exports_refusal(user: User | AnonymousUser, project: str | None = None) -> str | None:
-    """Why the user may not list exports (of ``project``), or None when they may.
-
-    Annotators are refused (README: annotators cannot see exports): the listing would
-    otherwise answer an empty list, as if there were none.
-    """
-    if user.pk is None:
-        return None
-    memberships = Membership.objects.filter(user_id=user.pk)
-    if project:
-        memberships = memberships.filter(project__name=project)
-    roles = set(memberships.values_list("role", flat=True))
-    if roles and not roles.intersection(EXPORT_ROLES):
-        where = project or "your projects"
-        return f"Only leads and engineers of {where} may see its exports; you annotate there."
-    return None
-
-
 def export_projects(user: User | AnonymousUser) -> QuerySet[Project]:
     """Projects in which the user may build exports."""
-    return projects_for_user(user, roles=EXPORT_ROLES).order_by("name")
+    return projects_for(user, READERS).order_by("name")
 
 
 def project_queue_ids(project_id: int) -> list[int]:

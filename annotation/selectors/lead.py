@@ -13,7 +13,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
-from annotation.models import Check, Membership, Project, Role
+from annotation.models import Check, Membership, Project
 from annotation.models.review import (
     Annotation,
     Guideline,
@@ -23,7 +23,7 @@ from annotation.models.review import (
     QueueItem,
 )
 from annotation.schemas.queue_definition import queue_definition_errors
-from annotation.selectors.projects import projects_for_user
+from annotation.selectors.access import LEADS, projects_for
 from annotation.selectors.queues import queue_stats
 from annotation.services.sampling import Preview, queue_sample_preview
 
@@ -31,31 +31,8 @@ from annotation.services.sampling import Preview, queue_sample_preview
 _SAMPLING_KEYS = ("sources", "filters", "priority")
 
 
-def leads_any_project(user: User | AnonymousUser) -> bool:
-    """Whether the user leads at least one project (one query)."""
-    if not user.is_authenticated:
-        return False
-    return Membership.objects.filter(user=user, role=Role.LEAD).exists()
-
-
 def lead_projects(user: User | AnonymousUser) -> QuerySet[Project]:
-    return projects_for_user(user, roles=[Role.LEAD]).order_by("name")
-
-
-@dataclass(frozen=True)
-class ProjectStanding:
-    project: Project | None
-    is_member: bool
-    is_lead: bool
-
-
-def project_standing(user: User | AnonymousUser, name: str) -> ProjectStanding:
-    """The project named `name` and whether the user belongs to it and leads it."""
-    project = lead_projects(user).filter(name=name).first()
-    if project is not None:
-        return ProjectStanding(project=project, is_member=True, is_lead=True)
-    member = projects_for_user(user).filter(name=name).first()
-    return ProjectStanding(project=member, is_member=member is not None, is_lead=False)
+    return projects_for(user, LEADS).order_by("name")
 
 
 # -- the hub ---------------------------------------------------------------------------------------

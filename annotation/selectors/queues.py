@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.contrib.auth.models import AnonymousUser, User
+from django.contrib.auth.models import User
 from django.db import connection
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
 
-from annotation.models import Membership, Project, Role
+from annotation.models import Project
 from annotation.models.review import (
     Annotation,
     Guideline,
@@ -24,39 +23,6 @@ from annotation.models.review import (
     QueueItem,
 )
 from annotation.services.sampling import reason_counts
-
-
-@dataclass(frozen=True)
-class QueueAccess:
-    queue: Queue
-    role: Role | None
-    assigned: bool
-
-    @property
-    def is_lead(self) -> bool:
-        return self.role == Role.LEAD
-
-    @property
-    def can_read_all(self) -> bool:
-        """Leads and engineers read everything about a queue of their project."""
-        return self.role in (Role.LEAD, Role.ENGINEER)
-
-
-def queues_for_user(user: User | AnonymousUser) -> QuerySet[Queue]:
-    """Queues of projects the user leads or engineers, and the queues they are assigned to."""
-    if not user.is_authenticated:
-        return Queue.objects.none()
-    readers = Membership.objects.filter(user=user, role__in=[Role.LEAD, Role.ENGINEER])
-    members = Membership.objects.filter(user=user)
-    return (
-        Queue.objects.filter(
-            Q(project__in=readers.values("project_id"))
-            | Q(annotators=user, project__in=members.values("project_id"))
-        )
-        .distinct()
-        .select_related("project", "guideline")
-        .order_by("project__name", "name")
-    )
 
 
 def with_last_fill(queues: QuerySet[Queue]) -> QuerySet[Queue]:
@@ -73,27 +39,6 @@ def with_last_fill(queues: QuerySet[Queue]) -> QuerySet[Queue]:
             to_attr="last_fills",
         )
     )
-
-
-def queue_access(user: User | AnonymousUser, queue_id: int) -> QueueAccess | None:
-    """The queue and the user's standing in it, or None when they may not see it at all."""
-    if not user.is_authenticated:
-        return None
-    queue = Queue.objects.select_related("project", "guideline").filter(pk=queue_id).first()
-    if queue is None:
-        return None
-    role_name = (
-        Membership.objects.filter(user=user, project_id=queue.project_id)
-        .values_list("role", flat=True)
-        .first()
-    )
-    if role_name is None:
-        return None
-    role = Role(role_name)
-    assigned = queue.annotators.filter(pk=user.pk).exists()
-    if role not in (Role.LEAD, Role.ENGINEER) and not assigned:
-        return None
-    return QueueAccess(queue=queue, role=role, assigned=assigned)
 
 
 def guideline_for_queue(queue: Queue) -> Guideline | None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import template
 from django.template import Context
 
-from annotation.selectors.lead import leads_any_project
+from annotation.selectors.access import LEADS, holds_role
 
 register = template.Library()
 
@@ -12,4 +12,4 @@ register = template.Library()
 def leads_any(context: Context) -> bool:
     """Whether the signed-in user leads a project: the nav shows the Lead link (one query)."""
     user = context.get("user")
-    return user is not None and leads_any_project(user)
+    return user is not None and holds_role(user, LEADS)

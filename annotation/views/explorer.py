@@ -18,17 +18,17 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from annotation.models import Project, Queue, Role, Severity
+from annotation.models import Project, Queue, Severity
 from annotation.models.feedback import FeedbackKind
 from annotation.models.review import ItemState, QueueState
 from annotation.rendering import highlight_spans
+from annotation.selectors.access import READERS, project_access
 from annotation.selectors.explorer import (
     MAX_SELECTION,
     PAGE_SIZE,
     InvalidQuery,
     cursor_decode,
     cursor_encode,
-    explorer_access,
     explorer_checks,
     explorer_ids,
     explorer_page,
@@ -47,17 +47,12 @@ from annotation.views.types import HtmxHttpRequest
 
 PAGE = "annotation/insights/explorer.html"
 DETAIL = "annotation/insights/interaction.html"
-READERS = (Role.LEAD, Role.ENGINEER)
 
 
 def explorer_project(request: HtmxHttpRequest, name: str) -> tuple[Project, bool]:
     """The project and whether the user leads it: 404 for non-members, 403 for annotators."""
-    project, role = explorer_access(request.user, name)
-    if project is None:
-        raise Http404("No such project among yours.")
-    if role not in READERS:
-        raise PermissionDenied(f"The explorer of {name} is for its leads and engineers.")
-    return project, role == Role.LEAD
+    access = project_access(request.user, name, READERS)
+    return access.project, access.is_lead
 
 
 def _params(query: QueryDict) -> dict[str, list[str]]:

@@ -17,8 +17,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse, QueryDict
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -36,14 +35,13 @@ from annotation.insights.query import (
     parse_range,
 )
 from annotation.models import Check, Project
+from annotation.selectors.access import READERS, project_access
 from annotation.selectors.dashboard import (
-    READERS,
     dashboard_checks,
     dashboard_choices,
     insights_projects,
     reviewed_quality,
 )
-from annotation.selectors.explorer import explorer_access
 from annotation.selectors.metrics import FEW_REVIEWS, metrics_compare, metrics_timeseries
 from annotation.views.http import htmx_page
 from annotation.views.types import HtmxHttpRequest
@@ -86,12 +84,7 @@ METRIC_HELP = {
 
 def insights_project(request: HtmxHttpRequest, name: str) -> Project:
     """The project if the user leads or engineers it: 404 for non-members, 403 for annotators."""
-    project, role = explorer_access(request.user, name)
-    if project is None:
-        raise Http404("No such project among yours.")
-    if role not in READERS:
-        raise PermissionDenied(f"The insights of {name} are for its leads and engineers.")
-    return project
+    return project_access(request.user, name, READERS).project
 
 
 def _partial(request: HtmxHttpRequest) -> bool:

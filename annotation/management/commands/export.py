@@ -25,7 +25,7 @@ from annotation.exports.manifest import MANIFEST_NAME, encode_manifest
 from annotation.exports.rows import KINDS
 from annotation.models import Export, JobStatus, Membership, Project
 from annotation.schemas.export_request import FORMATS, ExportRequestInvalid
-from annotation.selectors.exports import EXPORT_ROLES
+from annotation.selectors.exports import READERS
 from annotation.services.exports import ExportError, export_create, export_download, export_run
 
 LIST_OPTIONS = {
@@ -111,7 +111,7 @@ class Command(BaseCommand):
             .values_list("role", flat=True)
             .first()
         )
-        if role not in EXPORT_ROLES:
+        if role not in READERS:
             raise CommandError(
                 f"{user.username} is not a lead or engineer of {project.name}; exports are theirs."
             )
