@@ -24,7 +24,6 @@ from annotation.models import (
     SliceRollup,
 )
 from annotation.models.audit import AuditEvent
-from annotation.models.privacy import ExportedInteraction
 from annotation.models.review import ItemState, Lease
 from annotation.services.erasure import privacy_erase
 from annotation.services.exports import export_create, export_run

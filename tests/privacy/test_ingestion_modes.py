@@ -10,10 +10,10 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from annotation.models import Feedback, Interaction, PrivacyMode, Project
+from annotation.schemas.ingestion import InteractionIn
 from annotation.services.ingestion import interactions_ingest
 from annotation.services.secrets import pseudonymise
 from annotation.services.widget import widget_key_create
-from annotation.schemas.ingestion import InteractionIn
 from tests.privacy.conftest import CARD, EMAIL, PHONE, every_row, interaction, post
 
 pytestmark = pytest.mark.django_db
