@@ -127,3 +127,32 @@ urlpatterns += [
         name="insights-report-request",
     ),
 ]
+
+# Alerts: a project's rules and alerts, the rule form (leads), one alert with its chart.
+from annotation.views.alerts import (  # noqa: E402
+    alert_detail,
+    alerts_page,
+    rule_delete,
+    rule_edit,
+    rule_new,
+)
+
+urlpatterns += [
+    path("lead/projects/<slug:name>/alerts", alerts_page, name="alerts-page"),
+    path("lead/projects/<slug:name>/alerts/rules/new", rule_new, name="alerts-rule-new"),
+    path(
+        "lead/projects/<slug:name>/alerts/rules/<int:rule_id>/edit",
+        rule_edit,
+        name="alerts-rule-edit",
+    ),
+    path(
+        "lead/projects/<slug:name>/alerts/rules/<int:rule_id>/delete",
+        rule_delete,
+        name="alerts-rule-delete",
+    ),
+    path(
+        "lead/projects/<slug:name>/alerts/<int:alert_id>",
+        alert_detail,
+        name="alert-detail",
+    ),
+]

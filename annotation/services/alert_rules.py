@@ -13,7 +13,6 @@ from annotation.errors import Invalid
 from annotation.models import Alert, AlertRule, AlertState, Check, Project, Trigger, Webhook
 from annotation.selectors.alerts import alert_rule_data
 from annotation.services.alerts import alert_resolve
-from annotation.services.audit import audit_record
 
 
 def _invalid(errors: dict[str, list[str]]) -> Invalid:
@@ -95,27 +94,20 @@ def _apply(
 
 @transaction.atomic
 def alert_rule_create(*, project: Project, user: Any, body: Mapping[str, Any]) -> AlertRule:
-    """Create a rule from its API shape (400 naming each wrong field); audited."""
+    """Create a rule from its API shape (400 naming each wrong field)."""
     spec = _parse(project, body, None)
     rule = AlertRule(project=project, created_by=user if getattr(user, "pk", None) else None)
     webhooks, triggers = _apply(rule, spec, project)
     rule.save()
     rule.webhooks.set(webhooks)
     rule.triggers.set(triggers)
-    audit_record(
-        actor=user,
-        action="alert_rule.create",
-        project=project,
-        target=f"alert_rule:{rule.pk}",
-        details={"name": rule.name, "metric": rule.metric},
-    )
     return rule
 
 
 @transaction.atomic
 def alert_rule_update(*, rule: AlertRule, user: Any, changes: Mapping[str, Any]) -> AlertRule:
     """Change some fields of a rule (the rest as they are); a rule switched off resolves its
-    firing alert (announced like any resolution). Audited."""
+    firing alert (announced like any resolution)."""
     current = alert_rule_data(rule)
     merged = {
         key: current[key]
@@ -136,24 +128,10 @@ def alert_rule_update(*, rule: AlertRule, user: Any, changes: Mapping[str, Any])
             alert_resolve(
                 alert=alert, now=timezone.now(), details={"reason": "the rule was switched off"}
             )
-    audit_record(
-        actor=user,
-        action="alert_rule.update",
-        project=rule.project,
-        target=f"alert_rule:{rule.pk}",
-        details={"fields": sorted(str(key)[:40] for key in changes)[:20]},
-    )
     return rule
 
 
 @transaction.atomic
 def alert_rule_delete(*, rule: AlertRule, user: Any) -> None:
-    """Delete a rule and its alerts; audited."""
-    audit_record(
-        actor=user,
-        action="alert_rule.delete",
-        project=rule.project,
-        target=f"alert_rule:{rule.pk}",
-        details={"name": rule.name},
-    )
+    """Delete a rule and its alerts."""
     rule.delete()
