@@ -156,3 +156,102 @@ urlpatterns += [
         name="alert-detail",
     ),
 ]
+
+# Export tools: a preview before building, and presets saved per project.
+from annotation.views.export_tools import (  # noqa: E402
+    export_preset_create,
+    export_preset_remove,
+    export_preview_page,
+)
+
+urlpatterns += [
+    path("exports/preview", export_preview_page, name="export-preview"),
+    path("exports/presets", export_preset_create, name="export-preset-create"),
+    path(
+        "exports/presets/<int:preset_id>/delete", export_preset_remove, name="export-preset-delete"
+    ),
+]
+
+# Privacy: a project's privacy mode and retention, with the latest retention runs (leads).
+from annotation.views.privacy import privacy_page, retention_runs_partial  # noqa: E402
+
+urlpatterns += [
+    path("lead/projects/<slug:name>/privacy", privacy_page, name="lead-privacy"),
+    path(
+        "lead/projects/<slug:name>/privacy/runs", retention_runs_partial, name="lead-privacy-runs"
+    ),
+]
+
+# A project's members and automated checks, managed by its leads.
+from annotation.views.lead_project import (  # noqa: E402
+    check_edit,
+    check_new,
+    check_toggle,
+    checks_page,
+    member_delete,
+    member_role,
+    members_page,
+)
+
+urlpatterns += [
+    path("lead/projects/<slug:name>/members", members_page, name="lead-members"),
+    path(
+        "lead/projects/<slug:name>/members/<int:user_id>/role", member_role, name="lead-member-role"
+    ),
+    path(
+        "lead/projects/<slug:name>/members/<int:user_id>/remove",
+        member_delete,
+        name="lead-member-remove",
+    ),
+    path("lead/projects/<slug:name>/checks", checks_page, name="lead-checks"),
+    path("lead/projects/<slug:name>/checks/new", check_new, name="lead-check-new"),
+    path("lead/projects/<slug:name>/checks/<int:check_id>", check_edit, name="lead-check-edit"),
+    path(
+        "lead/projects/<slug:name>/checks/<int:check_id>/toggle",
+        check_toggle,
+        name="lead-check-toggle",
+    ),
+]
+
+# A queue's items, with their states, reasons and annotations.
+from annotation.views.lead_items import queue_items_page  # noqa: E402
+
+urlpatterns += [
+    path("lead/queues/<int:queue_id>/items", queue_items_page, name="lead-queue-items"),
+]
+
+# The label schema builder's live preview (the annotator's form for a schema as typed).
+from annotation.views.schema_preview import schema_preview  # noqa: E402
+
+urlpatterns += [
+    path("lead/projects/<slug:name>/schema-preview", schema_preview, name="lead-schema-preview"),
+]
+
+# Alerts: a project's rules and alerts, the rule form (leads), one alert with its chart.
+from annotation.views.alerts import (  # noqa: E402
+    alert_detail,
+    alerts_page,
+    rule_delete,
+    rule_edit,
+    rule_new,
+)
+
+urlpatterns += [
+    path("lead/projects/<slug:name>/alerts", alerts_page, name="alerts-page"),
+    path("lead/projects/<slug:name>/alerts/rules/new", rule_new, name="alerts-rule-new"),
+    path(
+        "lead/projects/<slug:name>/alerts/rules/<int:rule_id>/edit",
+        rule_edit,
+        name="alerts-rule-edit",
+    ),
+    path(
+        "lead/projects/<slug:name>/alerts/rules/<int:rule_id>/delete",
+        rule_delete,
+        name="alerts-rule-delete",
+    ),
+    path(
+        "lead/projects/<slug:name>/alerts/<int:alert_id>",
+        alert_detail,
+        name="alert-detail",
+    ),
+]

@@ -201,6 +201,7 @@ def redact_messages(
 REDACTED_FIELDS: Mapping[str, tuple[str, ...]] = {
     "sft": ("messages",),
     "preference": ("prompt", "chosen", "rejected"),
+    "openai_dpo": ("input", "preferred_output", "non_preferred_output"),
     "eval": ("prompt", "reference", "response", "labels"),
     "retrieval": ("query", "doc_text"),
     "annotations": ("values", "adjudication", "metadata"),
@@ -220,7 +221,14 @@ def redact_row_counted(kind: str, row: Mapping[str, Any]) -> tuple[dict[str, Any
         value = row[name]
         if isinstance(value, str):
             out[name], found = redact_counted(value)
-        elif name in ("messages", "prompt", "chosen", "rejected"):
+        elif name in (
+            "messages",
+            "prompt",
+            "chosen",
+            "rejected",
+            "preferred_output",
+            "non_preferred_output",
+        ):
             out[name], found = _redact_messages_counted(value)
         else:
             out[name], found = _redact_json(value)

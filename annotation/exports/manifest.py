@@ -74,9 +74,35 @@ def build_manifest(
         "created_at": when.isoformat().replace("+00:00", "Z"),
         "empty": rows == 0,
         "message": _empty_message(excluded_counts) if rows == 0 else None,
+        "warnings": empty_part_warnings(
+            {f.part: f.rows for f in files}, split=split if files and len(files) > 1 else None
+        ),
     }
     validate_manifest(manifest)
     return manifest
+
+
+def empty_part_warnings(rows_by_part: Mapping[str, int], *, split: Any) -> list[str]:
+    """A warning for each part of a split that holds no row while another part has some.
+
+    A split with a tiny validation share, or few distinct prompts (every copy of a prompt
+    lands in one part), can leave a part empty: a trainer then gets nothing to validate on.
+    """
+    if not split or not any(rows_by_part.values()):
+        return []
+    share = split.get("validation") if isinstance(split, Mapping) else None
+    return [
+        f"The {part} part is empty: all {sum(rows_by_part.values())} rows went to "
+        f"{', '.join(p for p, n in rows_by_part.items() if n)}. "
+        + (
+            f"Raise the validation share (now {share}) or change the seed, or export more "
+            "reviewed items (rows with the same prompt always land in the same part)."
+            if share is not None
+            else "Change the split or export more reviewed items."
+        )
+        for part, rows in rows_by_part.items()
+        if rows == 0
+    ]
 
 
 def _empty_message(excluded: Mapping[str, int]) -> str:

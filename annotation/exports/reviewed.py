@@ -25,6 +25,7 @@ from annotation.exports.rows import (
     chat_messages,
     check_kind,
     eval_row,
+    openai_dpo_row,
     preference_row,
     retrieval_rows,
     sft_row,
@@ -173,6 +174,8 @@ class RowMaker:
             return [sft_row(item.messages, answer, self.system_prompt)]
         if self.kind == "preference":
             return self._preference(item, roles, outcome, skipped)
+        if self.kind == "openai_dpo":
+            return [openai_dpo_row(r) for r in self._preference(item, roles, outcome, skipped)]
         if self.kind == "eval":
             return [self._eval(item, roles, outcome)]
         if self.kind == "retrieval":
@@ -284,6 +287,17 @@ class RowMaker:
         )
 
 
+# Kinds whose rows are pairs of answers to one prompt (two formats of the same pairs).
+PAIR_KINDS = ("preference", "openai_dpo")
+
+
+def pair_turns(row: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every turn of a pair row (prompt, chosen, rejected), whichever format it is in."""
+    if "input" in row:
+        return [*row["input"]["messages"], *row["preferred_output"], *row["non_preferred_output"]]
+    return [*row["prompt"], *row["chosen"], *row["rejected"]]
+
+
 def prompt_turns(kind: str, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]] | None:
     """The prompt of an item's rows, as turns, for duplicate keys and splits.
 
@@ -294,6 +308,8 @@ def prompt_turns(kind: str, rows: Sequence[Mapping[str, Any]]) -> list[dict[str,
         return list(first["messages"][:-1])
     if kind in ("preference", "eval"):
         return list(first["prompt"])
+    if kind == "openai_dpo":
+        return list(first["input"]["messages"])
     if kind == "retrieval":
         return [{"role": "user", "content": first["query"]}]
     return None

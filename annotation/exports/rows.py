@@ -12,6 +12,9 @@ Key names are the ones the consumers expect, exactly:
   rejects unknown top-level keys.
 - ``preference``: TRL's conversational preference format,
   ``{"prompt": [messages], "chosen": [assistant turn], "rejected": [assistant turn]}``.
+- ``openai_dpo``: the same pairs in OpenAI's preference (DPO) fine-tuning format,
+  ``{"input": {"messages": [...]}, "preferred_output": [assistant turn],
+  "non_preferred_output": [assistant turn]}``; nothing else on the line.
 - ``eval``, ``retrieval``, ``annotations``: our own flat rows, described by ``FIELDS``.
 """
 
@@ -29,7 +32,7 @@ SCHEMA_VERSION = 2
 ROW_GROUP_ROWS = 50_000
 ROW_GROUP_BYTES = 64 << 20
 
-Kind = Literal["sft", "preference", "eval", "retrieval", "annotations"]
+Kind = Literal["sft", "preference", "openai_dpo", "eval", "retrieval", "annotations"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
 
 # How a field is stored. ``messages`` is a list of {role, content}; ``strings`` a list
@@ -57,6 +60,11 @@ FIELDS: Mapping[Kind, tuple[Field, ...]] = {
         Field("prompt", "messages"),
         Field("chosen", "messages"),
         Field("rejected", "messages"),
+    ),
+    "openai_dpo": (
+        Field("input", "json"),
+        Field("preferred_output", "messages"),
+        Field("non_preferred_output", "messages"),
     ),
     "eval": (
         Field("id", "string"),
@@ -227,6 +235,17 @@ def preference_row(
     if chosen.strip() == rejected.strip():
         raise RowError("identical_pair", "the chosen and rejected answers are the same")
     return {"prompt": prompt, "chosen": [chosen_turn], "rejected": [rejected_turn]}
+
+
+def openai_dpo_row(pair: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``preference_row`` in OpenAI's preference fine-tuning shape: the prompt turns under
+    ``input.messages``, the chosen turn as ``preferred_output``, the rejected one as
+    ``non_preferred_output`` (each a list holding one assistant message)."""
+    return {
+        "input": {"messages": list(pair["prompt"])},
+        "preferred_output": list(pair["chosen"]),
+        "non_preferred_output": list(pair["rejected"]),
+    }
 
 
 def eval_row(

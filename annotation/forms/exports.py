@@ -7,11 +7,12 @@ call, whose problems come back on the fields they name (``add_request_errors``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC
 from typing import Any
 
 from django import forms
+from django.utils.dateparse import parse_datetime
 
 from annotation.models import ExportFormat, ExportKind, Project
 from annotation.models.review import Queue
@@ -104,13 +105,20 @@ class ExportForm(forms.Form):
     system_prompt = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="sft, preference and eval: replaces the conversation's system turn.",
+        help_text="sft, preference, openai_dpo and eval: replaces the conversation's system turn.",
     )
     partial_relevance = forms.ChoiceField(
         choices=[("relevant", "relevant"), ("irrelevant", "not relevant")],
         initial="relevant",
         required=False,
         label="Partially relevant documents count as",
+    )
+
+    preset_name = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Preset name",
+        help_text="Save as preset keeps this request under the name (the same name replaces it).",
     )
 
     def __init__(
@@ -172,3 +180,46 @@ class ExportForm(forms.Form):
             place = error["field"]
             name = _FIELD_OF.get(place, place if place in self.fields else None)
             self.add_error(name, f"{error['message']}" if name else f"{place}: {error['message']}")
+
+
+def request_initial(request: Mapping[str, Any], *, project: str) -> dict[str, Any]:
+    """A stored export request (a preset) as the form's initial values: ``to_request`` reversed."""
+    filters = request.get("filters") if isinstance(request.get("filters"), Mapping) else {}
+    assert isinstance(filters, Mapping)
+    initial: dict[str, Any] = {
+        "project": project,
+        "kind": request.get("kind", "sft"),
+        "format": request.get("format", "jsonl"),
+        "queues": list(filters.get("queues", [])),
+        "pii": "redact"
+        if request.get("redact_pii")
+        else "exclude"
+        if request.get("exclude_pii")
+        else "keep",
+        "dedupe": bool(request.get("dedupe", True)),
+        "system_prompt": request.get("system_prompt") or "",
+        "partial_relevance": request.get("partial_relevance", "relevant"),
+        "adjudicated_only": bool(filters.get("adjudicated_only")),
+        "agreed_only": bool(filters.get("agreed_only")),
+        "min_agreement": filters.get("min_agreement"),
+        "min_guideline_version": filters.get("min_guideline_version"),
+    }
+    for name in ("since", "until"):
+        value = filters.get(name)
+        if isinstance(value, str):
+            parsed = parse_datetime(value)
+            if parsed is not None:
+                initial[name] = parsed.astimezone(UTC).replace(tzinfo=None)
+    for name in LIST_FIELDS:
+        value = filters.get(name)
+        if isinstance(value, list):
+            initial[name] = ", ".join(str(v) for v in value)
+        elif isinstance(value, str):
+            initial[name] = value
+    split = request.get("split")
+    if isinstance(split, Mapping):
+        initial["validation"] = split.get("validation")
+        initial["seed"] = split.get("seed", 0)
+    else:
+        initial["validation"] = None
+    return initial

@@ -26,6 +26,7 @@ from annotation.models.review import (
 )
 from annotation.schemas.queue_definition import LIST_FILTERS, MAX_LAST_HOURS
 from annotation.schemas.safe_json import UnsafeJson, json_loads_safe
+from annotation.selectors.filter_suggestions import filter_suggestions
 from annotation.selectors.lead import project_guidelines, project_members, queue_name_taken
 
 MAX_LEASE_MINUTES = 24 * 60
@@ -216,8 +217,13 @@ class QueueForm(forms.Form):
             (LATEST, "Latest (follows new versions)"),
             *((version, f"v{version}") for version in self.guidelines),
         ]
+        self.suggestions = filter_suggestions(project)
         for key in LIST_FILTERS:
-            self.fields[f"filter_{key}"].widget.attrs["placeholder"] = "any; a, b for several"
+            attrs = self.fields[f"filter_{key}"].widget.attrs
+            attrs["placeholder"] = "any; a, b for several"
+            if self.suggestions.get(key):
+                # A <datalist> of the values the project's interactions carry.
+                attrs["list"] = f"suggest-{key}"
 
     # -- parsing ---------------------------------------------------------------------------------
 

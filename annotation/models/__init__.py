@@ -105,6 +105,11 @@ from annotation.models.actions import (  # noqa: E402
 __all__ += ["DeliveryStatus", "Webhook", "WebhookDelivery", "WebhookFormat"]
 __all__ += ["Trigger", "TriggerReason", "TriggerRun", "TriggerRunStatus"]
 
+# Saved export requests.
+from annotation.models.export_presets import ExportPreset  # noqa: E402
+
+__all__ += ["ExportPreset"]
+
 # Alert rules and their alerts.
 from annotation.models.alerts import (  # noqa: E402
     Alert,

@@ -11,6 +11,10 @@ from annotation.models.project import Project
 class ExportKind(models.TextChoices):
     SFT = "sft", "Supervised fine-tuning (chat messages)"
     PREFERENCE = "preference", "Preference pairs (TRL prompt/chosen/rejected)"
+    OPENAI_DPO = (
+        "openai_dpo",
+        "Preference pairs (OpenAI input/preferred_output/non_preferred_output)",
+    )
     EVAL = "eval", "Evaluation set"
     RETRIEVAL = "retrieval", "Retrieval relevance"
     ANNOTATIONS = "annotations", "Every annotation"

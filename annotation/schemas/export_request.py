@@ -53,7 +53,7 @@ REQUEST_KEYS = (
     "system_prompt",
     "partial_relevance",
 )
-PROMPT_KINDS = ("sft", "preference", "eval")
+PROMPT_KINDS = ("sft", "preference", "openai_dpo", "eval")
 MAX_SYSTEM_PROMPT = 100_000
 MAX_LIST = 1_000
 

@@ -95,7 +95,7 @@ class Columns:
         return cls(
             response=kind != "retrieval",
             retrieved_context=kind == "retrieval",
-            metadata=kind == "preference",
+            metadata=kind in ("preference", "openai_dpo"),
             item_details=sampled_by,
         )
 

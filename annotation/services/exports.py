@@ -38,10 +38,12 @@ from annotation.exports.curation import (
 )
 from annotation.exports.manifest import build_manifest, file_for_part
 from annotation.exports.reviewed import (
+    PAIR_KINDS,
     Outcome,
     ReviewedItem,
     RowMaker,
     SchemaRoles,
+    pair_turns,
     prompt_turns,
     schema_roles,
     settle,
@@ -259,7 +261,7 @@ class _Build:
         total = items.count()
         if self.dedupe:
             # Sized for every row at once, so memory does not grow while the export runs.
-            self.seen = DuplicateFilter(expected=total * (2 if self.kind == "preference" else 1))
+            self.seen = DuplicateFilter(expected=total * (2 if self.kind in PAIR_KINDS else 1))
         columns = Columns.for_kind(
             self.kind, split=self.split is not None, sampled_by=bool(self.filters.sampled_by)
         )
@@ -383,7 +385,7 @@ class _Build:
             key = prompt_key(turns or [])
             seen = self.seen
             if seen is not None:
-                if kind == "preference":
+                if kind in PAIR_KINDS:
                     rows = [row for row in rows if self._new_pair(row)]
                     if not rows:
                         return None
@@ -413,7 +415,7 @@ class _Build:
         # Preference rows are duplicates only when prompt, chosen and rejected all repeat:
         # one prompt may give a correction pair and an A/B pair.
         assert self.seen is not None
-        if self.seen.add(prompt_key([*row["prompt"], *row["chosen"], *row["rejected"]])):
+        if self.seen.add(prompt_key(pair_turns(row))):
             return True
         self.excluded["duplicate"] += 1
         return False

@@ -11,6 +11,7 @@ one in the audit log.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -21,12 +22,16 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from annotation.api.exports import export_files
-from annotation.forms.exports import ExportForm
-from annotation.models import Export, JobStatus
+from annotation.exports.manifest import empty_part_warnings
+from annotation.forms.exports import ExportForm, request_initial
+from annotation.models import Export, JobStatus, Project
 from annotation.models.review import Queue
 from annotation.schemas.export_request import ExportRequestInvalid
-from annotation.selectors.exports import export_access, export_projects, exports_for_user
+from annotation.selectors.access import export_for
+from annotation.selectors.export_presets import preset_in, presets_for
+from annotation.selectors.exports import export_projects, exports_for_user
 from annotation.services.exports import export_create
+from annotation.views.app_errors import refusals_as_http
 from annotation.views.http import htmx_page
 from annotation.views.types import HtmxHttpRequest
 
@@ -40,35 +45,75 @@ def _user(request: HtmxHttpRequest) -> User:
 
 
 def _export(request: HtmxHttpRequest, export_id: int) -> Export:
-    access = export_access(request.user, export_id)
-    if access is None:
-        raise Http404("No such export among your projects.")
-    if not access.allowed:
-        raise PermissionDenied(
-            f"Only leads and engineers of {access.export.project.name} see its exports."
-        )
-    return access.export
+    return export_for(request.user, export_id)
+
+
+def manifest_warnings(manifest: dict[str, Any]) -> list[str]:
+    """The manifest's warnings; for exports built before manifests carried them, an empty
+    split part is found from its files."""
+    if "warnings" in manifest:
+        return [str(w) for w in manifest["warnings"]]
+    files = manifest.get("files") or []
+    split = (manifest.get("options") or {}).get("split")
+    return empty_part_warnings({f["part"]: f["rows"] for f in files}, split=split)
 
 
 def _running(exports: list[Export]) -> bool:
     return any(e.status in (JobStatus.PENDING, JobStatus.RUNNING) for e in exports)
 
 
-@htmx_page
-@login_required
-@require_http_methods(["GET", "POST"])
-def exports_page(request: HtmxHttpRequest) -> HttpResponse:
-    """The user's exports (the list refreshes while one runs) and the form for a new one."""
-    user = _user(request)
-    projects = list(export_projects(user))
+def _form(
+    request: HtmxHttpRequest, projects: list[Project], initial: dict[str, Any] | None = None
+) -> ExportForm:
+    queues = Queue.objects.filter(project__in=projects).select_related("project")
+    data = request.POST if request.method == "POST" else None
+    return ExportForm(data, projects=projects, queues=list(queues), initial=initial)
+
+
+def _page(
+    request: HtmxHttpRequest,
+    projects: list[Project],
+    form: ExportForm,
+    *,
+    status: int = 200,
+    preview: dict[str, Any] | None = None,
+) -> HttpResponse:
+    exports = list(exports_for_user(_user(request))[:LISTED])
+    context: dict[str, Any] = {
+        "exports": exports,
+        "running": _running(exports),
+        "form": form,
+        "presets": presets_for(projects),
+        **(preview or {}),
+    }
+    return render(request, LIST, context, status=status)
+
+
+def _readable_projects(request: HtmxHttpRequest) -> list[Project]:
+    projects = list(export_projects(_user(request)))
     if not projects:
         raise PermissionDenied("Exports are for leads and ML engineers of a project.")
-    exports = list(exports_for_user(user)[:LISTED])
-    context = {"exports": exports, "running": _running(exports)}
+    return projects
+
+
+@htmx_page
+@login_required
+@refusals_as_http
+@require_http_methods(["GET", "POST"])
+def exports_page(request: HtmxHttpRequest) -> HttpResponse:
+    """The user's exports (the list refreshes while one runs) and the form for a new one;
+    `?preset=ID` fills the form from a saved preset."""
+    user = _user(request)
+    projects = _readable_projects(request)
     if request.htmx and request.method == "GET":
-        return render(request, f"{LIST}#list", context)
-    queues = Queue.objects.filter(project__in=projects).select_related("project")
-    form = ExportForm(request.POST or None, projects=projects, queues=list(queues))
+        exports = list(exports_for_user(user)[:LISTED])
+        return render(request, f"{LIST}#list", {"exports": exports, "running": _running(exports)})
+    initial = None
+    if request.method == "GET" and request.GET.get("preset"):
+        preset = preset_in(projects, request.GET["preset"])
+        initial = request_initial(preset.request, project=preset.project.name)
+        messages.info(request, f"Filled from preset {preset.name}; build it or change it first.")
+    form = _form(request, projects, initial)
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -82,8 +127,7 @@ def exports_page(request: HtmxHttpRequest) -> HttpResponse:
                 messages.success(request, f"Export {export.pk} started.")
                 return redirect("export-detail", export_id=export.pk)
         status = 400
-    context["form"] = form
-    return render(request, LIST, context, status=status)
+    return _page(request, projects, form, status=status)
 
 
 @htmx_page
@@ -99,6 +143,7 @@ def export_detail(request: HtmxHttpRequest, export_id: int) -> HttpResponse:
         if export.manifest
         else "",
         "running": export.status in (JobStatus.PENDING, JobStatus.RUNNING),
+        "warnings": manifest_warnings(export.manifest) if export.manifest else [],
     }
     return render(request, f"{DETAIL}#status" if request.htmx else DETAIL, context)
 

@@ -137,7 +137,7 @@ def test_each_problem_names_its_place(data: dict[str, Any], field: str, message:
 
 def test_system_prompts_apply_to_prompt_kinds_only() -> None:
     assert problems(kind="retrieval", system_prompt="x")[1] == [
-        ("system_prompt", "applies to sft, preference, eval exports only")
+        ("system_prompt", "applies to sft, preference, openai_dpo, eval exports only")
     ]
 
 

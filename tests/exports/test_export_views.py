@@ -112,7 +112,10 @@ def test_the_form_starts_an_export_and_shows_it(
     ("post", "field_error"),
     [
         ({"min_agreement": "2"}, "less than or equal to 1"),
-        ({"kind": "retrieval", "system_prompt": "Be brief."}, "applies to sft, preference, eval"),
+        (
+            {"kind": "retrieval", "system_prompt": "Be brief."},
+            "applies to sft, preference, openai_dpo, eval",
+        ),
         ({"kind": "annotations", "dedupe": "on"}, ""),
     ],
 )
