@@ -255,3 +255,13 @@ urlpatterns += [
         name="alert-detail",
     ),
 ]
+
+# Privacy: a project's privacy mode and retention, with the latest retention runs (leads).
+from annotation.views.privacy import privacy_page, retention_runs_partial  # noqa: E402
+
+urlpatterns += [
+    path("lead/projects/<slug:name>/privacy", privacy_page, name="lead-privacy"),
+    path(
+        "lead/projects/<slug:name>/privacy/runs", retention_runs_partial, name="lead-privacy-runs"
+    ),
+]

@@ -68,6 +68,8 @@ PAGES: dict[str, Page] = {
     "lead-guidelines": page("GET", "POST"),
     "lead-guideline-preview": page("POST"),
     "lead-guideline-version": page("GET"),
+    "lead-privacy": page("GET", "POST"),
+    "lead-privacy-runs": page("GET"),
     "exports": page("GET", "POST"),
     "export-detail": page("GET"),
     "export-manifest": page("GET", htmx=False),
