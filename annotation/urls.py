@@ -172,16 +172,6 @@ urlpatterns += [
     ),
 ]
 
-# Privacy: a project's privacy mode and retention, with the latest retention runs (leads).
-from annotation.views.privacy import privacy_page, retention_runs_partial  # noqa: E402
-
-urlpatterns += [
-    path("lead/projects/<slug:name>/privacy", privacy_page, name="lead-privacy"),
-    path(
-        "lead/projects/<slug:name>/privacy/runs", retention_runs_partial, name="lead-privacy-runs"
-    ),
-]
-
 # A project's members and automated checks, managed by its leads.
 from annotation.views.lead_project import (  # noqa: E402
     check_edit,
@@ -225,43 +215,4 @@ from annotation.views.schema_preview import schema_preview  # noqa: E402
 
 urlpatterns += [
     path("lead/projects/<slug:name>/schema-preview", schema_preview, name="lead-schema-preview"),
-]
-
-# Alerts: a project's rules and alerts, the rule form (leads), one alert with its chart.
-from annotation.views.alerts import (  # noqa: E402
-    alert_detail,
-    alerts_page,
-    rule_delete,
-    rule_edit,
-    rule_new,
-)
-
-urlpatterns += [
-    path("lead/projects/<slug:name>/alerts", alerts_page, name="alerts-page"),
-    path("lead/projects/<slug:name>/alerts/rules/new", rule_new, name="alerts-rule-new"),
-    path(
-        "lead/projects/<slug:name>/alerts/rules/<int:rule_id>/edit",
-        rule_edit,
-        name="alerts-rule-edit",
-    ),
-    path(
-        "lead/projects/<slug:name>/alerts/rules/<int:rule_id>/delete",
-        rule_delete,
-        name="alerts-rule-delete",
-    ),
-    path(
-        "lead/projects/<slug:name>/alerts/<int:alert_id>",
-        alert_detail,
-        name="alert-detail",
-    ),
-]
-
-# Privacy: a project's privacy mode and retention, with the latest retention runs (leads).
-from annotation.views.privacy import privacy_page, retention_runs_partial  # noqa: E402
-
-urlpatterns += [
-    path("lead/projects/<slug:name>/privacy", privacy_page, name="lead-privacy"),
-    path(
-        "lead/projects/<slug:name>/privacy/runs", retention_runs_partial, name="lead-privacy-runs"
-    ),
 ]
