@@ -216,3 +216,13 @@ from annotation.views.schema_preview import schema_preview  # noqa: E402
 urlpatterns += [
     path("lead/projects/<slug:name>/schema-preview", schema_preview, name="lead-schema-preview"),
 ]
+
+# Privacy: a project's privacy mode and retention, with the latest retention runs (leads).
+from annotation.views.privacy import privacy_page, retention_runs_partial  # noqa: E402
+
+urlpatterns += [
+    path("lead/projects/<slug:name>/privacy", privacy_page, name="lead-privacy"),
+    path(
+        "lead/projects/<slug:name>/privacy/runs", retention_runs_partial, name="lead-privacy-runs"
+    ),
+]
