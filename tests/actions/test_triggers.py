@@ -34,7 +34,11 @@ def trigger(project: Project, webhook: Webhook, examples: Examples) -> Trigger:
         created_by=None,
         data={
             "name": "nightly SFT",
-            "export": {"kind": "sft", "format": "jsonl", "filters": {"queues": [examples.queue_id]}},
+            "export": {
+                "kind": "sft",
+                "format": "jsonl",
+                "filters": {"queues": [examples.queue_id]},
+            },
             "min_new_examples": 3,
             "webhooks": [webhook.pk],
         },
@@ -121,7 +125,12 @@ def test_an_alert_fires_it_with_one_new_example(
         run = trigger_run(trigger, reason="alert", alert=alert)
     assert run is not None
     run.refresh_from_db()
-    assert (run.reason, run.alert_id, run.example_count, run.status) == ("alert", 42, 1, "delivered")
+    assert (run.reason, run.alert_id, run.example_count, run.status) == (
+        "alert",
+        42,
+        1,
+        "delivered",
+    )
 
 
 def test_an_inactive_trigger_does_not_fire(trigger: Trigger, examples: Examples) -> None:
