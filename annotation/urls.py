@@ -226,3 +226,15 @@ urlpatterns += [
         "lead/projects/<slug:name>/privacy/runs", retention_runs_partial, name="lead-privacy-runs"
     ),
 ]
+
+# Webhooks: a project's targets, triggers and delivery log, with redelivery (leads).
+from annotation.views.webhooks import delivery_redeliver_view, webhooks_page  # noqa: E402
+
+urlpatterns += [
+    path("lead/projects/<slug:name>/webhooks", webhooks_page, name="lead-webhooks"),
+    path(
+        "lead/projects/<slug:name>/webhooks/deliveries/<int:delivery_id>/redeliver",
+        delivery_redeliver_view,
+        name="lead-webhook-redeliver",
+    ),
+]
