@@ -2,9 +2,10 @@
 
 Everything derived from the user's interactions goes with them, in bounded batches: feedback
 (theirs, and anyone's on their interactions), flags, queue items with their leases, annotations
-and adjudications. The rollup hours they counted in are recomputed from what is left; the
-exports that held their rows are marked (the manifest's `erased` counts them; the files are not
-rewritten); an audit event records the counts, never the id.
+and adjudications. The rollup hours they counted in are recomputed from what is left, and stored
+comment-theme reports of those hours (which quote comments) are dropped; the exports that held
+their rows are marked (the manifest's `erased` counts them; the files are not rewritten); an
+audit event records the counts, never the id.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -23,7 +24,14 @@ from django.utils import timezone
 
 from annotation.errors import Invalid
 from annotation.exports.storage import ExportStore
-from annotation.models import Export, Feedback, Interaction, Project
+from annotation.models import (
+    Export,
+    Feedback,
+    InsightReport,
+    InsightReportKind,
+    Interaction,
+    Project,
+)
 from annotation.models.privacy import ExportedInteraction
 from annotation.services.export_contents import request_hashes
 from annotation.services.rollups import hour_of, rollup_rebuild_hour
@@ -129,6 +137,7 @@ def privacy_erase(
     _erase_feedback(own_feedback, erasure, batch_size)
     for hour in sorted(erasure.hours):
         rollup_rebuild_hour(project=project, hour=hour)
+    _drop_quoting_reports(project, erasure)
     _mark_exports(erasure.exports)
     counts = erasure.as_dict()
     logger.info("erased %s of project %s: %s", kind, project.name, counts)
@@ -184,6 +193,20 @@ def table_counts(counts: Counter[str]) -> dict[str, int]:
     """Every reported table (0 when nothing was deleted there), then any other, by name."""
     others = sorted(set(counts) - set(ERASED_TABLES))
     return {name: counts.get(name, 0) for name in (*ERASED_TABLES, *others)}
+
+
+def _drop_quoting_reports(project: Project, erasure: Erasure) -> None:
+    """Stored comment-theme reports quote comments: drop those whose window held the user's
+    data (the daily refresh computes them again from what is left)."""
+    if not erasure.hours:
+        return
+    first, last = min(erasure.hours), max(erasure.hours) + timedelta(hours=1)
+    reports = InsightReport.objects.filter(
+        project=project, kind=InsightReportKind.THEMES, since__lt=last, until__gt=first
+    )
+    deleted, _ = reports.delete()
+    if deleted:
+        erasure.counts["insight_reports"] += deleted
 
 
 def _note_exports(project: Project, request_ids: Iterable[str], erasure: Erasure) -> None:

@@ -345,3 +345,40 @@ def test_feedback_waiting_for_its_interaction_is_erased_with_its_user(
     assert erasure.as_dict()["feedback"] == 1
     assert not Feedback.objects.exists()
     assert timezone.now()
+
+
+def test_stored_comment_themes_of_the_erased_hours_are_dropped(
+    project: Project, ingest_client: APIClient, lead: Persona
+) -> None:
+    from annotation.models import InsightReport, InsightReportKind
+
+    post(ingest_client, "/api/v1/interactions", interaction("req-1", user_id="u-1"))
+    window = {"requested_at": START, "state": "done", "body": {"themes": ["Same for me"]}}
+    covering = InsightReport.objects.create(
+        project=project,
+        kind=InsightReportKind.THEMES,
+        since=START - timedelta(days=7),
+        until=START + timedelta(days=1),
+        **window,
+    )
+    earlier = InsightReport.objects.create(
+        project=project,
+        kind=InsightReportKind.THEMES,
+        since=START - timedelta(days=30),
+        until=START - timedelta(days=20),
+        **window,
+    )
+    slices = InsightReport.objects.create(
+        project=project,
+        kind=InsightReportKind.SLICES,
+        since=START - timedelta(days=7),
+        until=START + timedelta(days=1),
+        **window,
+    )
+
+    erasure = privacy_erase(project=project, actor=lead.user, user_id="u-1")
+
+    assert erasure.as_dict()["insight_reports"] == 1
+    remaining = set(InsightReport.objects.values_list("pk", flat=True))
+    assert remaining == {earlier.pk, slices.pk}
+    assert covering.pk not in remaining
