@@ -6,6 +6,7 @@ from django import template
 from django.utils.safestring import SafeString
 
 from annotation.rendering import highlight_spans, render_plain
+from annotation.review import display
 
 register = template.Library()
 
@@ -30,12 +31,27 @@ def get_value(mapping: Any, key: str) -> Any:
 
 @register.filter
 def display_value(value: Any) -> str:
-    """An annotation value as text: lists joined, documents' ratings as id: rating."""
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    if isinstance(value, dict):
-        return "; ".join(f"{k}: {v}" for k, v in value.items())
-    return str(value)
+    """An annotation value as people read it: options in words, lists joined, documents' ratings
+    as id: rating (never a Python list or a raw label such as `off_topic`)."""
+    return display.value_text(value)
+
+
+@register.filter
+def human(value: Any) -> str:
+    """A name in words: `off_topic` -> `Off topic`."""
+    return display.human(value)
+
+
+@register.filter
+def reason_label(value: Any) -> str:
+    """Why an item is in a queue, in words (`low_rated` -> `Low rating`)."""
+    return display.reason_label(value)
+
+
+@register.filter
+def inclusion_text(value: Any) -> str:
+    """An inclusion probability in words ('every such interaction is picked')."""
+    return display.inclusion_text(value)
 
 
 # Number keys pick among at most nine options; the rest are reached with Tab and the arrows.

@@ -13,6 +13,8 @@ from typing import Any
 
 from django.http import QueryDict
 
+from annotation.review.correction_diff import correction_changed
+from annotation.review.display import human, option_label
 from annotation.schemas.label_schema import FieldSpec
 
 MAX_FORM_TEXT = 1_000_000
@@ -24,11 +26,24 @@ def relevance_key(field_name: str, document_id: str) -> str:
 
 
 def values_from_post(
-    fields: Sequence[FieldSpec], post: QueryDict, document_ids: Sequence[str]
+    fields: Sequence[FieldSpec],
+    post: QueryDict,
+    document_ids: Sequence[str],
+    *,
+    original: str | None = None,
 ) -> dict[str, Any]:
-    """The values a submitted form gives; empty fields are left out, everything else kept as sent."""
+    """The values a submitted form gives; empty fields are left out, everything else kept as sent.
+
+    The correction editor starts as the response (`original`): sent back with the same words, it
+    is no correction and is left out too.
+    """
     values: dict[str, Any] = {}
     for spec in fields:
+        if spec.type == "correction" and original is not None:
+            raw = post.get(spec.name, "")
+            if raw.strip() and correction_changed(original, raw):
+                values[spec.name] = raw
+            continue
         if spec.type == "multi_choice":
             chosen = post.getlist(spec.name)
             if chosen:
@@ -71,6 +86,36 @@ class Widget:
     value: Any = None
     error: str = ""
     documents: list[dict[str, Any]] = field(default_factory=list)
+    # What people read: the schema's label for the field, and each option's label.
+    label: str = ""
+    option_labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return self.label or human(self.spec.name)
+
+    @property
+    def choices(self) -> list[tuple[str, str]]:
+        """(value, label) of each option: the value is posted, the label shown."""
+        return [
+            (option, option_label(option, kind=self.spec.type, labels=self.option_labels))
+            for option in self.options
+        ]
+
+    @property
+    def keys_hint(self) -> str:
+        """The keys that act on the field, shown beside its name."""
+        if self.spec.type == "correction":
+            return "e"
+        if self.spec.type == "likert":
+            points = self.scale
+            if points and points[0] >= 1 and points[-1] <= 9:
+                return f"{points[0]}\u2013{points[-1]}"
+            return f"1\u2013{min(len(points), 9)}"
+        count = min(len(self.options), 9)
+        if self.spec.type in ("choice", "multi_choice", "pairwise", "relevance") and count:
+            return "1" if count == 1 else f"1\u2013{count}"
+        return ""
 
     @property
     def scale(self) -> list[int]:
@@ -89,7 +134,10 @@ def widgets(
     errors: Mapping[str, str],
     response: str,
     documents: Sequence[dict[str, Any]],
+    labels: Mapping[str, str] | None = None,
+    option_labels: Mapping[str, str] | None = None,
 ) -> list[Widget]:
+    """The form's fields; `labels` are the schema's field labels, `option_labels` the taxonomy's."""
     drawn = []
     for spec in fields:
         value = values.get(spec.name)
@@ -114,6 +162,8 @@ def widgets(
                 value=value,
                 error=errors.get(f"values.{spec.name}", ""),
                 documents=docs,
+                label=(labels or {}).get(spec.name, ""),
+                option_labels=dict(option_labels or {}),
             )
         )
     return drawn

@@ -19,8 +19,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from annotation.models import Annotation, Lease, LeaseState, Queue, QueueItem
 from annotation.rendering import guideline_html
+from annotation.review.correction_diff import CorrectionDiff, correction_diff
+from annotation.review.display import (
+    field_labels,
+    shown_values,
+    taxonomy_labels,
+)
 from annotation.schemas.label_schema import FieldSpec, parse_schema
-from annotation.selectors.queues import guideline_for_queue, queue_access
+from annotation.selectors.access import MEMBERS, queue_access, queue_for
+from annotation.selectors.annotator_progress import annotator_progress, last_annotation_id
+from annotation.selectors.queues import guideline_for_queue
 from annotation.selectors.workspace import held_lease, item_view, recent_annotations, revisable
 from annotation.services.annotations import AnnotationInvalid, annotation_revise, annotation_submit
 from annotation.services.leasing import Leased, ReviewError, lease_next, lease_skip, skip_undo
@@ -33,10 +41,7 @@ _ITEM_ID = re.compile(r"[0-9]{1,18}")
 
 
 def _queue_for(request: HtmxHttpRequest, queue_id: int) -> Queue:
-    access = queue_access(request.user, queue_id)
-    if access is None:
-        raise Http404("No such queue among yours.")
-    return access.queue
+    return queue_for(request.user, queue_id, MEMBERS).queue
 
 
 def _documents(item: QueueItem) -> list[str]:
@@ -51,13 +56,16 @@ def _item_context(
     queue: Queue,
     leased: Leased | None,
     *,
+    annotator: User,
     values: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
     notice: str = "",
     problem: str = "",
     undo_item: int | None = None,
+    saved: Annotation | None = None,
     start: bool = False,
 ) -> dict[str, Any]:
+    previous = saved.pk if saved is not None else last_annotation_id(queue, annotator)
     context: dict[str, Any] = {
         "queue": queue,
         "start": start,
@@ -68,6 +76,9 @@ def _item_context(
         "undo_skip_url": reverse("item-skip-undo", args=[queue.pk, undo_item])
         if undo_item is not None
         else "",
+        "saved": saved,
+        "progress": annotator_progress(queue, annotator),
+        "previous_url": reverse("annotation-edit", args=[previous]) if previous else "",
     }
     if leased is None:
         return context
@@ -84,6 +95,8 @@ def _item_context(
             errors=errors or {},
             response=view.response,
             documents=view.documents,
+            labels=field_labels(queue.schema),
+            option_labels=taxonomy_labels(queue.project.taxonomy),
         ),
         submit_url=reverse("item-submit", args=[queue.pk, leased.item.pk]),
         skip_url=reverse("item-skip", args=[queue.pk, leased.item.pk]),
@@ -112,10 +125,10 @@ def _next(request: HtmxHttpRequest, queue: Queue, **extra: Any) -> HttpResponse:
         return _page(
             request,
             queue,
-            _item_context(queue, None, problem=error.message, **extra),
+            _item_context(queue, None, annotator=user, problem=error.message, **extra),
             error.status_code,
         )
-    return _page(request, queue, _item_context(queue, leased, **extra))
+    return _page(request, queue, _item_context(queue, leased, annotator=user, **extra))
 
 
 @htmx_page
@@ -133,23 +146,24 @@ def queue_work(request: HtmxHttpRequest, queue_id: int) -> HttpResponse:
     extra: dict[str, Any] = (
         {"notice": "Skipped.", "undo_item": int(skipped)} if _ITEM_ID.fullmatch(skipped) else {}
     )
+    user: User = request.user  # type: ignore[assignment]
     if request.method == "POST":
         if request.htmx:
             return _next(request, queue, **extra)
-        user: User = request.user  # type: ignore[assignment]
         try:
             leased = lease_next(queue=queue, annotator=user)
         except ReviewError as error:
-            context = _item_context(queue, None, problem=error.message, **extra)
+            context = _item_context(queue, None, annotator=user, problem=error.message, **extra)
             return _page(request, queue, context, error.status_code)
         if leased is None:
-            return _page(request, queue, _item_context(queue, None, **extra))
+            return _page(request, queue, _item_context(queue, None, annotator=user, **extra))
         return redirect("queue-work", queue_id=queue.pk)
-    lease = held_lease(queue, request.user)  # type: ignore[arg-type]
+    lease = held_lease(queue, user)
     if lease is None:
-        return _page(request, queue, _item_context(queue, None, start=True, **extra))
+        context = _item_context(queue, None, annotator=user, start=True, **extra)
+        return _page(request, queue, context)
     leased = Leased(item=lease.item, lease=lease, guideline=lease.guideline)
-    return _page(request, queue, _item_context(queue, leased, **extra))
+    return _page(request, queue, _item_context(queue, leased, annotator=user, **extra))
 
 
 def _lease_ahead(request: HtmxHttpRequest, queue: Queue) -> None:
@@ -180,9 +194,14 @@ def item_submit(request: HtmxHttpRequest, queue_id: int, item_id: int) -> HttpRe
     queue = _queue_for(request, queue_id)
     item = _held(request, queue, item_id)
     user: User = request.user  # type: ignore[assignment]
-    values = values_from_post(parse_schema(queue.schema), request.POST, _documents(item))
+    values = values_from_post(
+        parse_schema(queue.schema),
+        request.POST,
+        _documents(item),
+        original=item.interaction.response,
+    )
     try:
-        annotation_submit(
+        saved = annotation_submit(
             item_id=item.pk, annotator=user, values=values, seconds=seconds_from_post(request.POST)
         )
     except AnnotationInvalid as invalid:
@@ -196,6 +215,7 @@ def item_submit(request: HtmxHttpRequest, queue_id: int, item_id: int) -> HttpRe
         context = _item_context(
             queue,
             leased,
+            annotator=user,
             values=values,
             errors=errors,
             problem="Fix the fields marked below; nothing was saved yet.",
@@ -208,7 +228,7 @@ def item_submit(request: HtmxHttpRequest, queue_id: int, item_id: int) -> HttpRe
     if not request.htmx:
         _lease_ahead(request, queue)
         return redirect("queue-work", queue_id=queue.pk)
-    return _next(request, queue, notice="Saved.")
+    return _next(request, queue, notice="Saved.", saved=saved)
 
 
 @htmx_page
@@ -249,7 +269,17 @@ def item_skip_undo(request: HtmxHttpRequest, queue_id: int, item_id: int) -> Htt
         )
     if not request.htmx:
         return redirect("queue-work", queue_id=queue.pk)
-    return _page(request, queue, _item_context(queue, undone, notice="Skip undone."))
+    context = _item_context(queue, undone, annotator=user, notice="Skip undone.")
+    return _page(request, queue, context)
+
+
+def _correction_of(queue: Queue, annotation: Annotation) -> CorrectionDiff | None:
+    """The word diff of the annotation's correction against the response, if it made one."""
+    for spec in parse_schema(queue.schema):
+        text = annotation.values.get(spec.name) if isinstance(annotation.values, dict) else None
+        if spec.type == "correction" and isinstance(text, str) and text:
+            return correction_diff(annotation.item.interaction.response, text)
+    return None
 
 
 @htmx_page
@@ -259,7 +289,16 @@ def my_annotations(request: HtmxHttpRequest, queue_id: int) -> HttpResponse:
     """The annotator's recent annotations in this queue, each revisable until its item is done."""
     queue = _queue_for(request, queue_id)
     user: User = request.user  # type: ignore[assignment]
-    rows = [(annotation, revisable(annotation)) for annotation in recent_annotations(user, queue)]
+    taxonomy = queue.project.taxonomy
+    rows = [
+        {
+            "annotation": annotation,
+            "editable": revisable(annotation),
+            "values": shown_values(annotation.values, schema=queue.schema, taxonomy=taxonomy),
+            "diff": _correction_of(queue, annotation),
+        }
+        for annotation in recent_annotations(user, queue)
+    ]
     template = "annotation/my_annotations.html"
     return render(
         request, f"{template}#list" if request.htmx else template, {"queue": queue, "rows": rows}
@@ -286,7 +325,12 @@ def annotation_edit(request: HtmxHttpRequest, annotation_id: int) -> HttpRespons
     problem = notice = ""
     status = 200
     if request.method == "POST":
-        values = values_from_post(fields, request.POST, _documents(annotation.item))
+        values = values_from_post(
+            fields,
+            request.POST,
+            _documents(annotation.item),
+            original=annotation.item.interaction.response,
+        )
         try:
             annotation = annotation_revise(
                 annotation_id=annotation.pk, annotator=user, values=values
@@ -312,6 +356,8 @@ def annotation_edit(request: HtmxHttpRequest, annotation_id: int) -> HttpRespons
             errors=errors,
             response=view.response,
             documents=view.documents,
+            labels=field_labels(queue.schema),
+            option_labels=taxonomy_labels(queue.project.taxonomy),
         ),
         "notice": notice,
         "problem": problem,

@@ -43,15 +43,34 @@
     return out;
   }
 
+  // Spacing alone is no change: the server stores no correction then either.
+  function sameWords(a, b) { return a.trim().split(/\s+/).join(" ") === b.trim().split(/\s+/).join(" "); }
+
+  // The annotator's choice of view, kept while they work; null lets a rewrite pick two columns.
+  var diffMode = null;
+
+  function node(tag, text, className) {
+    var element = document.createElement(tag);
+    if (text !== undefined) { element.textContent = text; }
+    if (className) { element.className = className; }
+    return element;
+  }
+
   function renderDiff(textarea) {
     var target = document.querySelector('[data-diff-for="' + textarea.id + '"]');
     var original = document.getElementById("original-response");
     if (!target || !original) { return; }
+    var field = textarea.closest("fieldset") || document;
+    var summary = field.querySelector("[data-diff-summary]");
+    var toggle = field.querySelector("[data-diff-mode]");
     var before = original.textContent, after = textarea.value;
     while (target.firstChild) { target.removeChild(target.firstChild); }
-    if (before === after) {
+    target.classList.remove("side-by-side");
+    if (sameWords(before, after)) {
       target.appendChild(document.createTextNode("No changes to the original response."));
       target.classList.add("unchanged");
+      if (summary) { summary.textContent = "Left as the response, it is not saved as a correction."; }
+      if (toggle) { toggle.hidden = true; }
       return;
     }
     target.classList.remove("unchanged");
@@ -60,12 +79,42 @@
       target.appendChild(document.createTextNode("The texts are too long to compare live."));
       return;
     }
+    var changed = 0, total = Math.max(before.split(/\s+/).length, after.split(/\s+/).length, 1);
     segments.forEach(function (segment) {
-      var node = segment[0] === "equal" ? document.createElement("span")
-        : document.createElement(segment[0] === "insert" ? "ins" : "del");
-      node.textContent = segment[1];
-      target.appendChild(node);
+      if (segment[0] !== "equal") { changed += segment[1].trim() ? segment[1].trim().split(/\s+/).length : 0; }
     });
+    var rewrite = changed / total > 0.5;
+    var sideBySide = diffMode === null ? rewrite : diffMode === "side";
+    if (summary) {
+      summary.textContent = changed + " word" + (changed === 1 ? "" : "s") + " changed" +
+        (rewrite ? ": a rewrite, shown side by side" : "");
+    }
+    if (toggle) {
+      toggle.hidden = false;
+      toggle.textContent = sideBySide ? "Inline" : "Side by side";
+      toggle.setAttribute("aria-pressed", sideBySide ? "true" : "false");
+    }
+    function add(parent, keep) {
+      segments.forEach(function (segment) {
+        if (keep.indexOf(segment[0]) < 0) { return; }
+        parent.appendChild(node(segment[0] === "equal" ? "span" : (segment[0] === "insert" ? "ins" : "del"), segment[1]));
+      });
+    }
+    if (sideBySide) {
+      target.classList.add("side-by-side");
+      var left = node("div", undefined, "diff-col"), right = node("div", undefined, "diff-col");
+      left.appendChild(node("h3", "Original"));
+      right.appendChild(node("h3", "Corrected"));
+      var a = node("div"), b = node("div");
+      add(a, ["equal", "delete"]);
+      add(b, ["equal", "insert"]);
+      left.appendChild(a);
+      right.appendChild(b);
+      target.appendChild(left);
+      target.appendChild(right);
+    } else {
+      add(target, ["equal", "delete", "insert"]);
+    }
   }
 
   // ---- lease countdown --------------------------------------------------------------------
@@ -210,7 +259,18 @@
     if (typing(event.target) || event.altKey || event.ctrlKey || event.metaKey) { return; }
     if (event.key === "?") { event.preventDefault(); toggleHelp(); return; }
     // Behind an open dialog the form is out of reach: keys must not change it unseen.
-    if (!current || document.querySelector("dialog[open]")) { return; }
+    if (document.querySelector("dialog[open]")) { return; }
+    if (event.key === "u") {
+      var undo = workspace().querySelector("button[data-undo-skip]");
+      if (undo && !undo.disabled) { event.preventDefault(); bound(undo.form); undo.click(); }
+      return;
+    }
+    if (event.key === "p") {
+      var previous = workspace().querySelector("a[data-previous]");
+      if (previous) { event.preventDefault(); previous.click(); }
+      return;
+    }
+    if (!current) { return; }
     if (/^[1-9]$/.test(event.key)) {
       // A held key would toggle a checkbox on and off with every repeat.
       if (event.repeat) { event.preventDefault(); return; }
@@ -227,6 +287,13 @@
   document.addEventListener("click", function (event) {
     var trigger = event.target.closest ? event.target.closest('[data-action="help"]') : null;
     if (trigger) { toggleHelp(); }
+    var mode = event.target.closest ? event.target.closest("[data-diff-mode]") : null;
+    if (mode) {
+      var field = mode.closest("fieldset");
+      var editor = field ? field.querySelector("[data-correction]") : null;
+      diffMode = mode.getAttribute("aria-pressed") === "true" ? "inline" : "side";
+      if (editor) { renderDiff(editor); }
+    }
   });
 
   document.addEventListener("focusin", function (event) {

@@ -219,7 +219,7 @@ def test_home_lists_only_the_annotators_queues_with_progress(
     html = client.get("/").content.decode()
 
     assert "Weekly review" in html and "Not yours" not in html
-    assert "1 / 3" in html
+    assert "1 of 3" in html
 
 
 def test_recent_annotations_can_be_revised_until_done(
