@@ -15,6 +15,7 @@ from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from annotation.models import Membership, Project
+from annotation.models.audit import AuditAction
 from annotation.models.review import (
     FillStatus,
     FillTrigger,
@@ -25,6 +26,8 @@ from annotation.models.review import (
     QueueItem,
     QueueState,
 )
+from annotation.selectors.queue_brief import queue_brief_forget
+from annotation.services.audit import audit_record
 from annotation.services.leasing import leases_release_unassigned
 from annotation.services.sampling import queue_sample_insert
 
@@ -118,14 +121,28 @@ def queue_create(
     queue_links_check(project=project, guideline=queue.guideline, annotators=annotators)
     queue.save()
     queue.annotators.set(annotators)
+    audit_record(
+        actor=created_by,
+        action=AuditAction.QUEUE_CREATED,
+        project=project,
+        target=f"queue:{queue.pk}",
+        details={"name": name, "annotators": [a.get_username() for a in annotators]},
+    )
     return queue
 
 
 @transaction.atomic
 def queue_update(
-    *, queue: Queue, annotators: Sequence[User] | None = None, **changes: Any
+    *,
+    queue: Queue,
+    annotators: Sequence[User] | None = None,
+    actor: User | None = None,
+    **changes: Any,
 ) -> Queue:
-    """Change a queue's definition. Items already queued keep their reasons and overlap."""
+    """Change a queue's definition. Items already queued keep their reasons and overlap.
+
+    Audited (`queue.changed`, naming the fields changed) by `actor`, else the request's user.
+    """
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"unknown queue fields: {', '.join(sorted(unknown))}")
@@ -138,8 +155,19 @@ def queue_update(
         queue_links_check(project=queue.project, guideline=queue.guideline)
     queue.full_clean()
     queue.save()
+    queue_brief_forget(queue.pk)
     if annotators is not None:
         queue_assign(queue=queue, annotators=annotators)
+    audit_record(
+        actor=actor,
+        action=AuditAction.QUEUE_CHANGED,
+        project=queue.project_id,
+        target=f"queue:{queue.pk}",
+        details={
+            "fields": sorted(changes) + (["annotators"] if annotators is not None else []),
+            **({"state": str(changes["state"])} if "state" in changes else {}),
+        },
+    )
     return queue
 
 
@@ -149,6 +177,7 @@ def queue_assign(*, queue: Queue, annotators: Iterable[User]) -> None:
     annotators = list(annotators)
     _check_annotators(queue.project, annotators)
     queue.annotators.set(annotators)
+    queue_brief_forget(queue.pk)
     # Whoever was taken off the queue hands back the item they hold, so its slot frees now.
     leases_release_unassigned(queue=queue)
     QueueItem.objects.filter(queue=queue, state=ItemState.SKIPPED).update(
