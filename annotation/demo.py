@@ -1,10 +1,21 @@
-"""Realistic demo traffic for a support assistant, generated from a seed so it runs anywhere."""
+"""Realistic demo traffic for a support assistant, generated from a seed so it runs anywhere.
+
+Besides the support traffic (three model versions, two prompt templates in two versions each,
+an A/B test of tone, retrieved documents, ratings, reasons, corrections, comments and implicit
+signals), the demo carries preference pairs: from the HH-RLHF file in the shared data directory
+when it is there (`hh_rlhf_pairs`), otherwise built from the same support topics (`builtin_pairs`).
+"""
 
 from __future__ import annotations
 
+import gzip
+import json
 import random
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
+
+import msgspec
 
 from annotation.schemas.ingestion import (
     CommentIn,
@@ -90,6 +101,14 @@ MODELS = [
     ("nimbus-large", "2026-11-15"),
     ("nimbus-small", "2026-09-20"),
 ]
+# Billing questions go through their own prompt template; each template has two live versions.
+TEMPLATES = {"support_answer": ["3", "4"], "billing_answer": ["1", "2"]}
+BILLING_TOPICS = {
+    "How much storage does the Team plan include?",
+    "How do I cancel my subscription?",
+}
+# A wordier second answer for the A/B pairs of the tone test.
+VERBOSE_PREFIX = "Great question! I'd be glad to help you with that today. "
 LOCALES = ["en-US", "en-GB", "en-IE", "en-AU"]
 
 
@@ -106,13 +125,21 @@ def generate(
         response = rng.choice(BAD_RESPONSES) if bad else good
         when = now - timedelta(minutes=rng.randint(0, 14 * 24 * 60))
         request_id = f"demo-{n:05d}"
+        template = "billing_answer" if question in BILLING_TOPICS else "support_answer"
+        metadata: dict[str, str] = {
+            "locale": rng.choice(LOCALES),
+            "channel": rng.choice(["web", "ios", "android"]),
+        }
+        if rng.random() < 0.15:
+            # Some traffic of the tone test was answered twice: reviewers compare A and B.
+            metadata["response_b"] = VERBOSE_PREFIX + good if not bad else good
         interaction = InteractionIn(
             request_id=request_id,
             timestamp=when,
             model=model,
             model_version=version,
-            prompt_template="support_answer",
-            prompt_template_version=rng.choice(["3", "4"]),
+            prompt_template=template,
+            prompt_template_version=rng.choice(TEMPLATES[template]),
             messages=[
                 Message(role="system", content=SYSTEM_PROMPT),
                 Message(role="user", content=question),
@@ -131,10 +158,7 @@ def generate(
             tokens_in=rng.randint(180, 420),
             tokens_out=max(1, len(response) // 4),
             cost=round(rng.uniform(0.0004, 0.003), 5),
-            metadata={
-                "locale": rng.choice(LOCALES),
-                "channel": rng.choice(["web", "ios", "android"]),
-            },
+            metadata=metadata,
         )
         yield interaction, list(_feedback(rng, request_id, bad, good, when))
 
@@ -179,3 +203,86 @@ def _feedback(
             value=round(rng.uniform(2, 90), 1) if event == "dwell" else None,
             timestamp=later,
         )
+
+
+HH_RLHF_FILE = "hh-rlhf-harmless-base-test.jsonl.gz"
+
+
+def shared_data_dir() -> Path:
+    """The shared data directory beside the project (`../shared/data`), where it may hold HH-RLHF."""
+    return Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def preference_pairs(
+    count: int, *, seed: int = 7, now: datetime, data_dir: Path | None = None
+) -> tuple[str, list[tuple[InteractionIn, list[FeedbackIn]]]]:
+    """`count` A/B pairs and where they came from: HH-RLHF if its file is there, else built in."""
+    path = (data_dir or shared_data_dir()) / HH_RLHF_FILE
+    if path.is_file():
+        pairs = list(hh_rlhf_pairs(path, count, seed=seed, now=now))
+        if pairs:
+            return f"HH-RLHF ({path})", pairs
+    return "built-in support pairs", list(builtin_pairs(count, seed=seed, now=now))
+
+
+def hh_rlhf_pairs(
+    path: Path, count: int, *, seed: int = 7, now: datetime
+) -> Iterator[tuple[InteractionIn, list[FeedbackIn]]]:
+    """The first `count` usable HH-RLHF pairs as chat interactions of the past two weeks."""
+    from annotation.importers import hh_rlhf_interaction
+
+    rng = random.Random(seed)
+    made = 0
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            if made >= count:
+                return
+            try:
+                record = json.loads(line)
+                interaction = hh_rlhf_interaction(record)
+            except (ValueError, TypeError):
+                continue
+            if len(interaction.response) > 2000 or len(interaction.metadata["response_b"]) > 2000:
+                continue
+            yield _dated(interaction, rng, now, made), _pair_feedback(rng, interaction.request_id)
+            made += 1
+
+
+def builtin_pairs(
+    count: int, *, seed: int = 7, now: datetime
+) -> Iterator[tuple[InteractionIn, list[FeedbackIn]]]:
+    """A/B pairs from the support topics: the right answer against a wrong or rude one."""
+    rng = random.Random(seed)
+    for n in range(count):
+        question, good, _doc, _text = TOPICS[n % len(TOPICS)]
+        bad = BAD_RESPONSES[n % len(BAD_RESPONSES)] or "I don't know."
+        a, b = (good, bad) if n % 2 == 0 else (bad, good)
+        interaction = InteractionIn(
+            request_id=f"demo-pair-{n:04d}",
+            messages=[Message(role="user", content=question)],
+            response=a,
+            model="hh-rlhf",
+            prompt_template="hh-rlhf-harmless",
+            metadata={"response_b": b, "hh_preferred": "A" if a == good else "B"},
+        )
+        yield _dated(interaction, rng, now, n), _pair_feedback(rng, interaction.request_id)
+
+
+def _dated(interaction: InteractionIn, rng: random.Random, now: datetime, n: int) -> InteractionIn:
+    model, version = ("nimbus-chat", "2026-11-01") if n % 3 else ("nimbus-chat", "2026-11-20")
+    return msgspec.structs.replace(
+        interaction,
+        timestamp=now - timedelta(minutes=rng.randint(0, 14 * 24 * 60)),
+        model=model,
+        model_version=version,
+        prompt_template_version="1",
+        experiment="safety-tuning",
+        variant="A" if n % 2 else "B",
+        user_id=f"user-{rng.randint(1, 400)}",
+    )
+
+
+def _pair_feedback(rng: random.Random, request_id: str) -> list[FeedbackIn]:
+    if rng.random() < 0.4:
+        return [RatingIn(request_id=request_id, value=rng.choice([0, 0, 1]), scale="thumbs")]
+    return []
