@@ -138,22 +138,22 @@ from annotation.views.alerts import (  # noqa: E402
 )
 
 urlpatterns += [
-    path("lead/projects/<slug:name>/alerts", alerts_page, name="alerts-page"),
-    path("lead/projects/<slug:name>/alerts/rules/new", rule_new, name="alerts-rule-new"),
+    path("lead/projects/<slug:name>/alerts", alerts_page, name="lead-alerts"),
+    path("lead/projects/<slug:name>/alerts/rules/new", rule_new, name="lead-alert-rule-new"),
     path(
         "lead/projects/<slug:name>/alerts/rules/<int:rule_id>/edit",
         rule_edit,
-        name="alerts-rule-edit",
+        name="lead-alert-rule-edit",
     ),
     path(
         "lead/projects/<slug:name>/alerts/rules/<int:rule_id>/delete",
         rule_delete,
-        name="alerts-rule-delete",
+        name="lead-alert-rule-delete",
     ),
     path(
         "lead/projects/<slug:name>/alerts/<int:alert_id>",
         alert_detail,
-        name="alert-detail",
+        name="lead-alert-detail",
     ),
 ]
 

@@ -81,7 +81,7 @@ def alerts_of(
 
 
 def alert_page_url(alert: Alert) -> str:
-    return reverse("alert-detail", args=[alert.rule.project.name, alert.pk])
+    return reverse("lead-alert-detail", args=[alert.rule.project.name, alert.pk])
 
 
 def alert_data(alert: Alert) -> dict[str, Any]:

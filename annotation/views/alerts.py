@@ -180,7 +180,7 @@ def _save(
     if form.errors:
         # 422 to a plain form post; htmx swaps the form in place only on a 200.
         return _form_page(request, access, form, rule, status=200 if _partial(request) else 422)
-    target = reverse("alerts-page", args=[access.project.name])
+    target = reverse("lead-alerts", args=[access.project.name])
     if _partial(request):
         response = HttpResponse(status=204)
         response["HX-Redirect"] = target
@@ -216,7 +216,7 @@ def rule_edit(request: HtmxHttpRequest, access: ProjectAccess, rule_id: int) -> 
 def rule_delete(request: HtmxHttpRequest, access: ProjectAccess, rule_id: int) -> HttpResponseBase:
     """Delete a rule and its alerts, back to the list."""
     alert_rule_delete(rule=_project_rule(access, rule_id), user=request.user)
-    return HttpResponseRedirect(reverse("alerts-page", args=[access.project.name]))
+    return HttpResponseRedirect(reverse("lead-alerts", args=[access.project.name]))
 
 
 def _chart(alert: Alert, series: dict[str, Any]) -> dict[str, Any]:
