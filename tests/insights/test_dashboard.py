@@ -379,13 +379,13 @@ def test_compare_as_htmx_swaps_only_the_comparison_in_bounded_queries(
 # -- landing page and navigation -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("persona", ["lead", "engineer"])
-def test_leads_and_engineers_without_queues_land_on_the_overview(
-    persona: str, request: pytest.FixtureRequest, traffic: Project
+@pytest.mark.parametrize(("persona", "landing"), [("lead", URL), ("engineer", "/exports/")])
+def test_leads_land_on_the_overview_and_engineers_on_the_exports(
+    persona: str, landing: str, request: pytest.FixtureRequest, traffic: Project
 ) -> None:
     response = client_for(request.getfixturevalue(persona)).get("/")
 
-    assert response.status_code == 302 and response["Location"] == URL
+    assert response.status_code == 302 and response["Location"] == landing
 
 
 def test_the_header_links_insights_for_leads_and_engineers_only(
