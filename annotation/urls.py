@@ -128,6 +128,39 @@ urlpatterns += [
     ),
 ]
 
+# Security: a project's audit log and keys (leads), your own API tokens, a form kept across an
+# expired session.
+from annotation.views import security_pages  # noqa: E402
+
+urlpatterns += [
+    path("lead/projects/<slug:name>/audit", security_pages.audit_page, name="lead-audit"),
+    path("lead/projects/<slug:name>/keys", security_pages.keys_page, name="lead-keys"),
+    path("lead/projects/<slug:name>/keys/new", security_pages.key_create, name="lead-key-create"),
+    path(
+        "lead/projects/<slug:name>/keys/<int:key_id>/revoke",
+        security_pages.key_revoke,
+        name="lead-key-revoke",
+    ),
+    path(
+        "lead/projects/<slug:name>/keys/<int:key_id>/rotate",
+        security_pages.key_rotate,
+        name="lead-key-rotate",
+    ),
+    path("account/tokens", security_pages.tokens_page, name="account-tokens"),
+    path("account/tokens/new", security_pages.token_create, name="account-token-create"),
+    path(
+        "account/tokens/<int:token_id>/revoke",
+        security_pages.token_revoke,
+        name="account-token-revoke",
+    ),
+    path(
+        "account/tokens/<int:token_id>/rotate",
+        security_pages.token_rotate,
+        name="account-token-rotate",
+    ),
+    path("account/rescued-form", security_pages.rescued_form, name="form-rescue"),
+]
+
 # Alerts: a project's rules and alerts, the rule form (leads), one alert with its chart.
 from annotation.views.alerts import (  # noqa: E402
     alert_detail,

@@ -65,6 +65,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Permissions-Policy, and Cache-Control: no-store on API answers and signed-in pages.
+    "annotation.security_headers.SecurityHeadersMiddleware",
+    # The audit log learns who asked, and from where, from the request being served.
+    "annotation.services.audit.AuditRequestMiddleware",
     # Cross-origin calls reach the feedback widget's endpoints only (CORS_URLS_REGEX), from
     # origins some widget key allows (annotation.apps connects that check).
     "corsheaders.middleware.CorsMiddleware",
@@ -80,6 +84,8 @@ MIDDLEWARE = [
     "annotation.middleware.InputHygieneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # A form posted after the session expired: kept, and the person sent to log in and back.
+    "annotation.form_rescue.FormRescueMiddleware",
 ]
 
 ROOT_URLCONF = "feedbackloop.urls"
@@ -176,6 +182,60 @@ CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
 )
+# HTTPS only, on by default whenever DEBUG is off (README "Security", hardening): plain HTTP is
+# redirected, and browsers are told (HSTS) never to try it again. The test suite speaks plain
+# HTTP and turns the redirect off (tests/conftest.py); `make lint` runs `check --deploy`.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
+SESSION_COOKIE_HTTPONLY = True
+# The CSRF token reaches htmx through the page (base.html's hx-headers), never from the cookie.
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 3600, minimum=300)
+# Sent on every response by annotation.security_headers (Django has no setting for it).
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=(), interest-cohort=()"
+)
+
+# Sign-in: after LOGIN_FAILURES_PER_ACCOUNT wrong passwords for one account (or
+# LOGIN_FAILURES_PER_ADDRESS from one address) within LOGIN_FAILURE_WINDOW_SECONDS, sign-in is
+# refused for LOGIN_LOCK_SECONDS, the right password included (counters in the cache: Redis).
+LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 5, minimum=1)
+LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 50, minimum=1)
+LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900, minimum=1)
+LOGIN_LOCK_SECONDS = env_int("LOGIN_LOCK_SECONDS", 900, minimum=1)
+AUTHENTICATION_BACKENDS = ["annotation.auth_backends.ThrottledModelBackend"]
+# Requests per minute one ingestion key may make (a key's own rate_limit_per_minute wins).
+INGEST_RATE_PER_KEY = env_int("INGEST_RATE_PER_KEY", 6000, minimum=1)
+
+# Single sign-on through OpenID Connect (mozilla-django-oidc), on when OIDC_CLIENT_ID is set. The
+# provider's endpoints come from OIDC_ISSUER's discovery document unless set one by one. Signing
+# in creates or links the user and grants nothing: a lead still adds them to projects.
+OIDC_RP_CLIENT_ID = env_str("OIDC_CLIENT_ID")
+OIDC_RP_CLIENT_SECRET = env_str("OIDC_CLIENT_SECRET")
+OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
+OIDC_ISSUER = env_url("OIDC_ISSUER", schemes=("https", "http"))
+OIDC_OP_AUTHORIZATION_ENDPOINT = env_url("OIDC_AUTHORIZATION_ENDPOINT", schemes=("https", "http"))
+OIDC_OP_TOKEN_ENDPOINT = env_url("OIDC_TOKEN_ENDPOINT", schemes=("https", "http"))
+OIDC_OP_USER_ENDPOINT = env_url("OIDC_USERINFO_ENDPOINT", schemes=("https", "http"))
+OIDC_OP_JWKS_ENDPOINT = env_url("OIDC_JWKS_ENDPOINT", schemes=("https", "http"))
+OIDC_RP_SIGN_ALGO = env_str("OIDC_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = env_str("OIDC_SCOPES", "openid email profile")
+OIDC_BUTTON_LABEL = env_str("OIDC_BUTTON_LABEL", "Sign in with single sign-on")
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = env_int("OIDC_TIMEOUT_SECONDS", 10, minimum=1)
+OIDC_AUTHENTICATE_CLASS = "annotation.sso.SSOAuthenticationRequestView"
+OIDC_CALLBACK_CLASS = "annotation.sso.SSOCallbackView"
+LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/?sso=failed"
+if OIDC_ENABLED:
+    if not (OIDC_ISSUER or OIDC_OP_AUTHORIZATION_ENDPOINT):
+        raise ImproperlyConfigured(
+            "OIDC_CLIENT_ID is set but OIDC_ISSUER is not: set OIDC_ISSUER to the provider's "
+            "issuer URL (its /.well-known/openid-configuration names the endpoints)."
+        )
+    AUTHENTICATION_BACKENDS.append("annotation.sso.SSOBackend")
 
 # Enforced, not report-only: annotators read untrusted model output all day, so if anything ever
 # slips past the sanitiser the browser still refuses to run it. Nothing inline, nothing from

@@ -6,6 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from annotation.api import errors
+from annotation.views.login import ThrottledLoginView
 
 
 def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
@@ -30,7 +31,11 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Sign-in locks after repeated failures (annotation/views/login.py); before Django's own.
+    path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
+    # Single sign-on (OpenID Connect); 404 unless OIDC_CLIENT_ID is set (annotation/sso.py).
+    path("oidc/", include("mozilla_django_oidc.urls")),
     path("api/v1/", include("annotation.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's init script from this same URL (?script) instead of

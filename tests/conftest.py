@@ -13,6 +13,21 @@ from annotation.services.projects import api_token_create, member_upsert, projec
 from feedbackloop.celery import app as celery_app
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The test client, live servers and the gunicorn the tests start all speak plain HTTP.
+
+    With DEBUG off, production settings redirect HTTP to HTTPS; tests turn that off (and pass it
+    on to the servers they start through the environment). tests/security/test_hardening.py
+    checks the production values.
+    """
+    import os
+
+    from django.conf import settings
+
+    os.environ["SECURE_SSL_REDIRECT"] = "false"
+    settings.SECURE_SSL_REDIRECT = False
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """On SQLite (the embedded default), leave out tests marked `postgresql`."""
     from django.conf import settings

@@ -2,19 +2,46 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from annotation.errors import RateLimited
 from annotation.models import ApiToken, KeyScope, Project, ProjectKey
+from annotation.ratelimit import rate_limit_hit
 from annotation.services.secrets import hash_secret
 
 # Writing last_used_at on every call would turn each ingestion request into an extra UPDATE.
 _LAST_USED_RESOLUTION = timedelta(minutes=5)
+# What `new_secret` makes: `flk_<8 hex>_<27 url-safe>` (project), `flp_` (widget), `flt_` (token).
+# Anything else is refused before it is hashed or looked up, with a message saying what to send.
+_SECRET_SHAPE = re.compile(r"fl[kpt]_[0-9a-f]{8}_[A-Za-z0-9_-]{16,64}")
+
+
+def _refused(code: str, message: str) -> exceptions.AuthenticationFailed:
+    return exceptions.AuthenticationFailed(message, code=code)
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+_KINDS = {"flk": "project key", "flp": "widget key", "flt": "user token"}
+
+
+def _check_shape(raw: str, kind: str, where: str) -> None:
+    if not _SECRET_SHAPE.fullmatch(raw):
+        raise _refused(
+            f"malformed_{kind}",
+            f"That is not a {_KINDS[where]} of this server (they look like `{where}_…`, "
+            "40 characters); copy the whole value as it was printed, without quotes or spaces.",
+        )
 
 
 @dataclass
@@ -59,14 +86,25 @@ class ProjectKeyAuthentication(authentication.BaseAuthentication):
         raw = _credential(request, "Bearer")
         if raw is None:
             return None
-        key = (
-            ProjectKey.objects.select_related("project")
-            .filter(key_hash=hash_secret(raw), revoked_at__isnull=True)
-            .first()
-        )
+        _check_shape(raw, "key", "flk" if self.scope == KeyScope.INGEST else "flp")
+        # Read on every request, never cached: a revoked key is refused from the next request on.
+        key = ProjectKey.objects.select_related("project").filter(key_hash=hash_secret(raw)).first()
+        now = timezone.now()
         if key is None:
-            raise exceptions.AuthenticationFailed(
-                "Unknown or revoked project key; check the key printed by `createproject`."
+            raise _refused(
+                "unknown_key", "Unknown project key; check the key printed by `createproject`."
+            )
+        if key.revoked_at is not None:
+            raise _refused(
+                "key_revoked",
+                f"This project key ({key.prefix}…) was revoked on {_when(key.revoked_at)}; "
+                "nothing of this request was stored. Use the key that replaced it.",
+            )
+        if key.expires_at is not None and key.expires_at <= now:
+            raise _refused(
+                "key_expired",
+                f"This project key ({key.prefix}…) expired on {_when(key.expires_at)} after it "
+                "was rotated; nothing of this request was stored. Use the new key.",
             )
         if key.scope != self.scope:
             raise exceptions.AuthenticationFailed(
@@ -74,7 +112,8 @@ class ProjectKeyAuthentication(authentication.BaseAuthentication):
                 if key.scope == KeyScope.FEEDBACK
                 else "This endpoint takes a widget key; ingestion keys stay on your servers."
             )
-        now = timezone.now()
+        if self.scope == KeyScope.INGEST:
+            _rate_limit(key)
         if key.last_used_at is None or now - key.last_used_at > _LAST_USED_RESOLUTION:
             ProjectKey.objects.filter(pk=key.pk).update(last_used_at=now)
         return ProjectClient(project=key.project, key=key), key
@@ -97,15 +136,44 @@ class UserTokenAuthentication(authentication.BaseAuthentication):
         raw = _credential(request, "Token")
         if raw is None:
             return None
+        _check_shape(raw, "token", "flt")
         token = ApiToken.objects.select_related("user").filter(key_hash=hash_secret(raw)).first()
         if token is None or not token.user.is_active:
-            raise exceptions.AuthenticationFailed(
-                "Unknown token or inactive user; create one with `manage.py adduser`."
+            raise _refused(
+                "unknown_token",
+                "Unknown token or inactive user; create a token on your tokens page "
+                "(/account/tokens/) or with `manage.py adduser`.",
             )
         now = timezone.now()
+        if token.revoked_at is not None:
+            raise _refused(
+                "token_revoked",
+                f"This token ({token.prefix}…) was revoked on {_when(token.revoked_at)}; "
+                "create a new one on your tokens page (/account/tokens/).",
+            )
+        if token.expires_at is not None and token.expires_at <= now:
+            raise _refused(
+                "token_expired",
+                f"This token ({token.prefix}…) expired on {_when(token.expires_at)}; "
+                "create a new one on your tokens page (/account/tokens/).",
+            )
         if token.last_used_at is None or now - token.last_used_at > _LAST_USED_RESOLUTION:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return token.user, token
 
     def authenticate_header(self, request: Request) -> str:
         return 'Token realm="api"'
+
+
+def _rate_limit(key: ProjectKey) -> None:
+    """Count one request against the key's per-minute budget; 429 with Retry-After past it."""
+    limit = key.rate_limit_per_minute or settings.INGEST_RATE_PER_KEY
+    wait = rate_limit_hit(f"ingest:{key.pk}", limit=limit, window_seconds=60)
+    if wait is not None:
+        raise RateLimited(
+            f"Project key {key.prefix}… is over its {limit:,} requests per minute; nothing of "
+            f"this request was stored. Retry after {wait} seconds, and send more items per "
+            "request (up to 1,000) instead of more requests.",
+            details={"limit_per_minute": limit, "retry_after": wait},
+            retry_after=wait,
+        )

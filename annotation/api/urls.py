@@ -168,3 +168,24 @@ urlpatterns += [
         name="api-export-link-download",
     ),
 ]
+
+# The audit log (leads); project keys (leads) and your own user tokens.
+from annotation.api.audit import AuditListView  # noqa: E402
+from annotation.api.credentials import (  # noqa: E402
+    KeyListView,
+    KeyRevokeView,
+    KeyRotateView,
+    TokenListView,
+    TokenRevokeView,
+    TokenRotateView,
+)
+
+urlpatterns += [
+    path("audit", AuditListView.as_view(), name="api-audit"),
+    path("keys", KeyListView.as_view(), name="api-keys"),
+    path("keys/<int:key_id>/revoke", KeyRevokeView.as_view(), name="api-key-revoke"),
+    path("keys/<int:key_id>/rotate", KeyRotateView.as_view(), name="api-key-rotate"),
+    path("tokens", TokenListView.as_view(), name="api-tokens"),
+    path("tokens/<int:token_id>/revoke", TokenRevokeView.as_view(), name="api-token-revoke"),
+    path("tokens/<int:token_id>/rotate", TokenRotateView.as_view(), name="api-token-rotate"),
+]

@@ -1,4 +1,5 @@
-"""The audit log becomes append-only (a PostgreSQL trigger refuses UPDATE and DELETE)."""
+"""The audit log becomes append-only (a PostgreSQL trigger refuses UPDATE and DELETE); keys and
+tokens can be revoked, expire, and keys carry their own rate limit."""
 
 from typing import Any
 
@@ -97,4 +98,25 @@ class Migration(migrations.Migration):
             index=models.Index(fields=["project", "action", "-created_at"], name="audit_by_action"),
         ),
         migrations.RunPython(_on_postgresql(_CREATE_TRIGGER), _on_postgresql(_DROP_TRIGGER)),
+        # Keys and tokens: revocation, expiry (rotation with a grace period), per-key rate limits.
+        migrations.AddField(
+            model_name="apitoken",
+            name="expires_at",
+            field=models.DateTimeField(blank=True, null=True),
+        ),
+        migrations.AddField(
+            model_name="apitoken",
+            name="revoked_at",
+            field=models.DateTimeField(blank=True, null=True),
+        ),
+        migrations.AddField(
+            model_name="projectkey",
+            name="expires_at",
+            field=models.DateTimeField(blank=True, null=True),
+        ),
+        migrations.AddField(
+            model_name="projectkey",
+            name="rate_limit_per_minute",
+            field=models.PositiveIntegerField(blank=True, null=True),
+        ),
     ]

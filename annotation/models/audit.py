@@ -113,6 +113,8 @@ class AuditEvent(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise AuditImmutable("changed")
+        if not self.actor_label:
+            self.actor_label = self.actor.get_username() if self.actor is not None else "system"
         super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:

@@ -101,6 +101,10 @@ class ProjectKey(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # A rotated key keeps working until then, so applications can switch over without a gap.
+    expires_at = models.DateTimeField(null=True, blank=True)
+    # Requests per minute this key may make; empty: INGEST_RATE_PER_KEY (settings).
+    rate_limit_per_minute = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["project", "created_at"]
@@ -146,6 +150,8 @@ class ApiToken(models.Model):
     key_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["user", "created_at"]

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.http import HttpRequest
 
 from annotation.models.audit import AuditAction, AuditEvent
 from annotation.models.project import Project
 
 _ACTIONS = frozenset(AuditAction.values)
+# The request being served, so a service called from a page or the API records who asked and
+# from where without every caller passing it along (Celery tasks and commands have none: system).
+_CURRENT_REQUEST: ContextVar[HttpRequest | None] = ContextVar("audit_request", default=None)
 _MAX_DETAILS_BYTES = 16 * 1024
 _MAX_TARGET = 64 + 1 + 255
 
@@ -42,7 +48,15 @@ def audit_record(
     target_type, _, target_id = target.partition(":") if ":" in target else ("", "", target)
     if len(target) > _MAX_TARGET or len(target_type) > 64:
         raise ValueError("An audit target is `type:id` with a type of at most 64 characters.")
-    user = actor if isinstance(actor, AbstractBaseUser) and actor.pk is not None else None
+    current = _CURRENT_REQUEST.get()
+    if request is None:
+        request = current
+    if actor is None and actor_label is None and current is not None:
+        # DRF puts the user it authenticated (a token's) on the Django request too.
+        actor = getattr(current, "user", None)
+        if actor is not None and not getattr(actor, "is_authenticated", False):
+            actor = None
+    user = actor if isinstance(actor, User) and actor.pk is not None else None
     label = actor_label if actor_label is not None else _label(actor)
     return AuditEvent.objects.create(
         project_id=project.pk if isinstance(project, Project) else project,
@@ -71,3 +85,23 @@ def client_ip(request: HttpRequest | Any) -> str | None:
         return str(ipaddress.ip_address(raw))
     except ValueError:
         return None
+
+
+@contextmanager
+def audit_request(request: HttpRequest) -> Iterator[None]:
+    token = _CURRENT_REQUEST.set(request)
+    try:
+        yield
+    finally:
+        _CURRENT_REQUEST.reset(token)
+
+
+class AuditRequestMiddleware:
+    """Makes the request being served known to `audit_record` (who, from which address)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> Any:
+        with audit_request(request):
+            return self.get_response(request)

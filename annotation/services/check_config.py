@@ -10,6 +10,8 @@ from annotation.checks.config import CheckConfigError, JudgeParams, params_as_di
 from annotation.checks.evaluators import judge_config
 from annotation.checks.judge import JudgeClient, JudgeError
 from annotation.models import Check, CheckType, Project, Severity
+from annotation.models.audit import AuditAction
+from annotation.services.audit import audit_record
 
 
 def _severity(value: Any) -> int:
@@ -47,6 +49,7 @@ def check_save(
     enabled: bool = True,
     sample_rate: float = 1.0,
     check: Check | None = None,
+    actor: Any = None,
 ) -> Check:
     """Create or update a check after validating everything about it (writes one Check row).
 
@@ -76,5 +79,19 @@ def check_save(
         check.severity = level
         check.enabled = enabled
         check.sample_rate = sample_rate
+        created = check.pk is None
         check.save()
+        audit_record(
+            actor=actor,
+            action=AuditAction.CHECK_CREATED if created else AuditAction.CHECK_CHANGED,
+            project=project,
+            target=f"check:{check.pk}",
+            details={
+                "name": name,
+                "type": check_type,
+                "enabled": enabled,
+                "severity": level,
+                "sample_rate": sample_rate,
+            },
+        )
     return check

@@ -51,6 +51,7 @@ from annotation.exports.reviewed import (
 from annotation.exports.rows import RowError, chat_messages
 from annotation.exports.storage import ExportStore
 from annotation.models import AuditEvent, Export, JobStatus, Project
+from annotation.models.audit import AuditAction
 from annotation.models.review import Queue
 from annotation.schemas.export_request import (
     ExportFilters,
@@ -58,6 +59,7 @@ from annotation.schemas.export_request import (
     parse_export_request,
 )
 from annotation.selectors.exports import Columns, ReviewedItems, project_queue_ids
+from annotation.services.audit import audit_record
 from annotation.services.export_contents import ExportContents
 from annotation.services.locks import session_lock
 
@@ -119,6 +121,13 @@ def export_create(
         )
         export.storage_prefix = f"exports/{export.pk}"
         export.save(update_fields=["storage_prefix"])
+        audit_record(
+            actor=created_by,
+            action=AuditAction.EXPORT_CREATED,
+            project=project,
+            target=f"export:{export.pk}",
+            details={"kind": export.kind, "format": export.format},
+        )
         if enqueue:
             from annotation.tasks.exports import build_export
 

@@ -7,7 +7,9 @@ from django.db import transaction
 from django.db.models import Max
 
 from annotation.models import Project
+from annotation.models.audit import AuditAction
 from annotation.models.review import Guideline
+from annotation.services.audit import audit_record
 
 # A guideline is read beside every item: 100,000 characters is a long handbook (about 15,000
 # words). Its rendered HTML is cached per version (`annotation.rendering.guideline_html`), so
@@ -37,6 +39,14 @@ def guideline_publish(*, project: Project, text: str, created_by: User | None = 
     # Serialise publishers of one project so version numbers never collide.
     list(Project.objects.select_for_update().filter(pk=project.pk).values_list("pk", flat=True))
     latest = Guideline.objects.filter(project=project).aggregate(v=Max("version"))["v"] or 0
-    return Guideline.objects.create(
+    guideline = Guideline.objects.create(
         project=project, version=latest + 1, text=text, created_by=created_by
     )
+    audit_record(
+        actor=created_by,
+        action=AuditAction.GUIDELINE_PUBLISHED,
+        project=project,
+        target=f"guideline:{guideline.pk}",
+        details={"version": guideline.version, "characters": len(text)},
+    )
+    return guideline

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.cache import cache
+from django.utils import timezone
 
 from annotation.models import KeyScope, Project, ProjectKey
 from annotation.origins import origins_normalise
@@ -43,6 +44,11 @@ def widget_key_create(*, project: Project, origins: list[str], name: str = "widg
     return created
 
 
+def widget_origins_forget() -> None:
+    """Drop the cached origins (a widget key was revoked or rotated)."""
+    cache.delete(_ORIGINS_CACHE_KEY)
+
+
 def widget_origins() -> frozenset[str]:
     """Every origin some live widget key allows (CORS pre-flights carry no key to look up)."""
     cached = cache.get(_ORIGINS_CACHE_KEY)
@@ -52,7 +58,9 @@ def widget_origins() -> frozenset[str]:
                 origin
                 for origins in ProjectKey.objects.filter(
                     scope=KeyScope.FEEDBACK, revoked_at__isnull=True
-                ).values_list("allowed_origins", flat=True)
+                )
+                .exclude(expires_at__lte=timezone.now())
+                .values_list("allowed_origins", flat=True)
                 for origin in origins or []
             }
         )

@@ -178,7 +178,7 @@ def test_annotators_cannot_build_or_see_exports(
     assert listed.status_code == 403
     assert error(listed)["code"] == "forbidden"
     assert client.get("/api/v1/exports", {"project": project.name}).status_code == 403
-    assert not AuditEvent.objects.exists()
+    assert not AuditEvent.objects.filter(action="export.download").exists()
 
 
 def test_outsiders_do_not_see_other_projects_exports(
@@ -234,7 +234,7 @@ def test_a_download_streams_the_file_and_is_audited(
     assert response["Content-Disposition"] == (
         f'attachment; filename="support-bot-export-{export.pk}-train.jsonl"'
     )
-    event = AuditEvent.objects.get()
+    event = AuditEvent.objects.get(action="export.download")
     assert (event.action, event.target_type, event.target_id) == (
         "export.download",
         "export",
@@ -277,7 +277,7 @@ def test_a_part_must_be_named_when_there_are_several(
     assert response.status_code == 400
     assert error(response)["code"] == code
     assert "train, validation" in error(response)["message"]
-    assert not AuditEvent.objects.exists()
+    assert not AuditEvent.objects.filter(action="export.download").exists()
 
 
 @pytest.mark.parametrize(
@@ -299,7 +299,7 @@ def test_an_export_that_is_not_done_cannot_be_downloaded(
 
     assert response.status_code == 409
     assert error(response)["code"] == code
-    assert not AuditEvent.objects.exists()
+    assert not AuditEvent.objects.filter(action="export.download").exists()
 
 
 def test_files_gone_from_storage_are_reported(

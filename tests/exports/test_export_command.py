@@ -83,7 +83,7 @@ def test_it_fetches_a_finished_export_by_id(
 
     assert out.splitlines()[-1] == str(export.pk)
     assert (tmp_path / "all.csv").read_bytes().startswith(b"annotation_id,request_id")
-    assert AuditEvent.objects.get().actor is None
+    assert AuditEvent.objects.get(action="export.download").actor is None
 
 
 def test_it_hands_the_build_to_a_worker_when_asked(reviewed: Reviews) -> None:
