@@ -36,6 +36,7 @@ demo: $(STAMP)
 SQLITE_TESTS := tests/agreement tests/exports tests/review tests/sampling tests/insights \
 	tests/test_agreement.py tests/test_agreement_report.py tests/commands \
 	tests/clients/test_client_embedded.py tests/api/test_widget.py tests/api/test_otlp.py \
+	tests/alerts \
 	tests/privacy \
 	tests/actions
 SQLITE_ENV := DATABASE_URL=sqlite:///$(CURDIR)/.test-sqlite.db REDIS_URL= CELERY_BROKER_URL= \
