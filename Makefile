@@ -37,7 +37,7 @@ SQLITE_TESTS := tests/agreement tests/exports tests/review tests/sampling tests/
 	tests/test_agreement.py tests/test_agreement_report.py tests/commands \
 	tests/clients/test_client_embedded.py tests/api/test_widget.py tests/api/test_otlp.py \
 	tests/alerts \
-	tests/privacy \
+	tests/privacy tests/workspace \
 	tests/actions
 SQLITE_ENV := DATABASE_URL=sqlite:///$(CURDIR)/.test-sqlite.db REDIS_URL= CELERY_BROKER_URL= \
 	CELERY_RESULT_BACKEND= SECRET_KEY=test-secret-key-not-for-production-0123456789 \

@@ -72,13 +72,14 @@ def items_left_for(queue_id: int, annotator: User, *, cap: int = LEFT_CAP) -> in
     )
 
 
-def queue_annotation_total(queue_id: int) -> int:
+def queue_annotation_total(queue: Queue) -> int:
     """Annotations made in the queue (cached briefly: every annotator's swap reads it)."""
-    key = f"queue-annotations:{queue_id}"
+    # The creation time keeps a recreated queue (same id in a fresh database) from old figures.
+    key = f"queue-annotations:{queue.pk}:{queue.created_at.timestamp() if queue.created_at else 0}"
     total = cache.get(key)
     if total is None:
         total = (
-            QueueItem.objects.filter(queue_id=queue_id).aggregate(n=Sum("annotations_done"))["n"]
+            QueueItem.objects.filter(queue_id=queue.pk).aggregate(n=Sum("annotations_done"))["n"]
             or 0
         )
         cache.set(key, total, TOTAL_SECONDS)
@@ -98,7 +99,7 @@ def annotator_progress(
         done=mine["done"],
         left=left,
         left_capped=left >= LEFT_CAP,
-        queue_annotations=queue_annotation_total(queue.pk),
+        queue_annotations=queue_annotation_total(queue),
     )
 
 
