@@ -67,6 +67,7 @@ class FeedbackOutSerializer(serializers.ModelSerializer):
             "event",
             "user_id",
             "metadata",
+            "redactions",
             "timestamp",
             "received_at",
         ]
@@ -208,6 +209,7 @@ class InteractionOutSerializer(serializers.ModelSerializer):
             "tokens_out",
             "cost",
             "metadata",
+            "redactions",
             "received_at",
             "checked_at",
             "feedback",

@@ -173,6 +173,7 @@ def test_the_interaction_read_back_shows_placeholders(
 
     assert EMAIL not in json.dumps(body)
     assert body["response"] == "Thanks, I will e-mail [EMAIL] today."
+    assert body["redactions"]["kinds"] == {"email": 3, "payment_card": 1, "phone": 2}
 
 
 def test_otlp_spans_are_redacted_before_they_are_stored(
