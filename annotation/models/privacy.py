@@ -47,10 +47,10 @@ class RetentionRun(models.Model):
         ordering = ["-started_at"]
         indexes = [models.Index(fields=["project", "-started_at"], name="retention_by_project")]
 
+    def __str__(self) -> str:
+        return f"retention of {self.project_id} at {self.started_at:%Y-%m-%d %H:%M}"
+
     @property
     def deleted_summary(self) -> str:
         parts = [f"{table}: {n}" for table, n in self.counts.items() if n]
         return ", ".join(parts) or "nothing"
-
-    def __str__(self) -> str:
-        return f"retention of {self.project_id} at {self.started_at:%Y-%m-%d %H:%M}"
