@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.core.paginator import Paginator
@@ -11,15 +12,21 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from annotation.models import Queue, QueueItem
+from annotation.models import Annotation, Queue, QueueItem
 from annotation.rendering import render_word_diff
 from annotation.schemas.label_schema import parse_schema
-from annotation.selectors.adjudication import dispute, items_to_adjudicate
+from annotation.selectors.adjudication import (
+    accepted_values,
+    dispute,
+    items_to_adjudicate,
+    who_said_what,
+)
 from annotation.selectors.queues import queue_access
 from annotation.selectors.workspace import item_view
 from annotation.services.annotations import AnnotationInvalid, item_adjudicate
 from annotation.services.leasing import ReviewError
 from annotation.views.annotation_form import values_from_post, widgets
+from annotation.views.app_errors import refusals_as_http
 from annotation.views.http import htmx_page
 from annotation.views.types import HtmxHttpRequest
 
@@ -49,6 +56,7 @@ def adjudication_list(request: HtmxHttpRequest, queue_id: int) -> HttpResponse:
 
 @htmx_page
 @login_required
+@refusals_as_http
 @require_http_methods(["GET", "POST"])
 def adjudicate(request: HtmxHttpRequest, queue_id: int, item_id: int) -> HttpResponse:
     queue = lead_queue(request, queue_id)
@@ -65,13 +73,22 @@ def adjudicate(request: HtmxHttpRequest, queue_id: int, item_id: int) -> HttpRes
     errors: dict[str, str] = {}
     problem = ""
     status = 200
+    chosen: Annotation | None = None
     if request.method == "POST":
-        documents = [
-            str(d.get("id"))
-            for d in item.interaction.retrieved_context or []
-            if isinstance(d, dict)
-        ]
-        values = values_from_post(fields, request.POST, documents)
+        accepted = request.POST.get("accept")
+        if accepted:
+            # One click: the final values are this annotator's answers.
+            chosen = next((a for a in found.annotations if str(a.pk) == accepted), None)
+            if chosen is None:
+                raise Http404("No such annotation of this item.")
+            values = accepted_values(chosen, fields)
+        else:
+            documents = [
+                str(d.get("id"))
+                for d in item.interaction.retrieved_context or []
+                if isinstance(d, dict)
+            ]
+            values = values_from_post(fields, request.POST, documents)
         user: User = request.user  # type: ignore[assignment]
         try:
             item_adjudicate(item_id=item.pk, lead=user, values=values)
@@ -81,6 +98,17 @@ def adjudicate(request: HtmxHttpRequest, queue_id: int, item_id: int) -> HttpRes
         except ReviewError as error:
             problem, status = error.message, error.status_code
         else:
+            left = items_to_adjudicate(queue).count()
+            source = f"{chosen.annotator.username}'s answers" if chosen else "your values"
+            messages.success(
+                request,
+                f"Saved item {item.pk} with {source} as final. "
+                + (
+                    f"{left} item{'s' if left != 1 else ''} left to adjudicate."
+                    if left
+                    else "Nothing left to adjudicate."
+                ),
+            )
             following = items_to_adjudicate(queue).first()
             if following is not None:
                 return redirect("lead-adjudicate", queue_id=queue.pk, item_id=following.pk)
@@ -109,5 +137,7 @@ def adjudicate(request: HtmxHttpRequest, queue_id: int, item_id: int) -> HttpRes
         ),
         "problem": problem,
         "settled": item.state != "needs_adjudication",
+        "said": who_said_what(found, fields),
+        "left": items_to_adjudicate(queue).count(),
     }
     return render(request, "annotation/lead/adjudicate.html", context, status=status)

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from annotation.forms.queue_editor import QueueEditor
 from annotation.models import Project
 from annotation.models.review import Queue, QueueFill, QueueState
+from annotation.selectors.annotator_quality import queue_quality
 from annotation.selectors.lead import (
     last_fill,
     lead_hub,
@@ -297,5 +298,5 @@ def queue_fill_status(request: HtmxHttpRequest, queue_id: int, fill_id: int) -> 
 def queue_progress_page(request: HtmxHttpRequest, queue_id: int) -> HttpResponse:
     """Items by state and reason, and each annotator's work and pace (refreshes every 10 s)."""
     queue = lead_queue(request, queue_id)
-    context = {"queue": queue, "progress": queue_progress(queue)}
+    context = {"queue": queue, "progress": queue_progress(queue), "quality": queue_quality(queue)}
     return render(request, f"{PROGRESS}#stats" if request.htmx else PROGRESS, context)
