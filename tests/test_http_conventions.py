@@ -84,6 +84,8 @@ PAGES: dict[str, Page] = {
     "insights-retrieval": page("GET"),
     "insights-signals": page("GET"),
     "insights-report-request": page("POST"),
+    "lead-webhooks": page("GET"),
+    "lead-webhook-redeliver": page("POST"),
 }
 
 
@@ -133,8 +135,16 @@ def world(project: Project, lead: Persona) -> World:
             "version": version.version,
             "pk": item.interaction_id,
             "kind": "themes",
+            "delivery_id": _failed_delivery(project),
         },
     )
+
+
+def _failed_delivery(project: Project) -> int:
+    from annotation.models import Webhook, WebhookDelivery
+
+    webhook = Webhook.objects.create(project=project, name="ci", url="https://ci.example.com/h")
+    return WebhookDelivery.objects.create(webhook=webhook, event="alert.fired", status="failed").pk
 
 
 def _url(world: World, name: str) -> str:

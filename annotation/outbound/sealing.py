@@ -11,8 +11,10 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+if TYPE_CHECKING:
+    from cryptography.fernet import MultiFernet
 
 
 class SealBroken(Exception):
@@ -20,6 +22,9 @@ class SealBroken(Exception):
 
 
 def _fernet(keys: Sequence[str]) -> MultiFernet:
+    # Imported here: web processes seal a secret only when a webhook is saved.
+    from cryptography.fernet import Fernet, MultiFernet
+
     if not keys:
         raise ValueError("At least one sealing key is needed.")
     derived = [
@@ -34,6 +39,8 @@ def seal(value: str, keys: Sequence[str]) -> str:
 
 
 def unseal(sealed: str, keys: Sequence[str]) -> str:
+    from cryptography.fernet import InvalidToken
+
     try:
         return _fernet(keys).decrypt(sealed.encode()).decode()
     except InvalidToken:

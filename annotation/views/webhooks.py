@@ -76,7 +76,9 @@ def delivery_redeliver_view(
     )
     if delivery is None:
         raise NotFound(f"No delivery {delivery_id} in {access.project.name}.")
-    delivery = delivery_redeliver(delivery=delivery)
+    if delivery.status in (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED):
+        delivery = delivery_redeliver(delivery=delivery)
+    # Pressed again while it is being sent: nothing to do but show the row as it is.
     if _partial(request):
         context = {"project": access.project, "delivery": delivery}
         return render(request, f"{PAGE}#delivery-row", context)
