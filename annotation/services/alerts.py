@@ -157,6 +157,7 @@ def alerts_evaluate(*, now: datetime | None = None) -> TickResult:
                 project_id=project_id,
                 start=start,
                 until=until,
+                dims={dim for rule in project_rules for dim in rule.filters},
                 check_ids=[r.check_config_id for r in flag_rules if r.check_config_id],
                 min_severity=min((r.min_severity for r in flag_rules), default=0),
                 reviews=any(r.metric == "reviewed_bad_rate" for r in project_rules),
