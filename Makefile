@@ -38,11 +38,18 @@ SQLITE_TESTS := tests/agreement tests/exports tests/review tests/sampling tests/
 	tests/clients/test_client_embedded.py tests/api/test_widget.py tests/api/test_otlp.py \
 	tests/alerts \
 	tests/privacy tests/workspace \
+	tests/audit tests/security/test_keys_and_tokens.py tests/security/test_rate_limits.py \
+	tests/security/test_login_throttle.py tests/security/test_hardening.py tests/security/test_oidc.py \
 	tests/actions
 SQLITE_ENV := DATABASE_URL=sqlite:///$(CURDIR)/.test-sqlite.db REDIS_URL= CELERY_BROKER_URL= \
 	CELERY_RESULT_BACKEND= SECRET_KEY=test-secret-key-not-for-production-0123456789 \
 	USER_ID_HASH_KEY=test-user-id-hash-key STATIC_MANIFEST=false DEBUG=false \
 	ALLOWED_HOSTS=testserver,127.0.0.1,localhost
+
+# The production configuration, for `check --deploy` (make lint): DEBUG off, so HTTPS redirect,
+# HSTS and secure cookies are at their defaults.
+DEPLOY_CHECK_ENV := DEBUG=false SECRET_KEY=deploy-check-only-$(shell printf 'x%.0s' $$(seq 1 40)) \
+	ALLOWED_HOSTS=feedback.example.com USER_ID_HASH_KEY=deploy-check-only STATIC_MANIFEST=false
 
 test: $(STAMP)
 	$(TEST_ENV) $(BIN)/pytest $(PYTEST_ARGS)
@@ -63,6 +70,8 @@ lint: $(STAMP)
 	DEBUG=true $(BIN)/mypy annotation feedbackloop
 	cd clients/python && ../../$(BIN)/mypy --strict --config-file pyproject.toml feedbackloop_client
 	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
+	$(DEPLOY_CHECK_ENV) $(BIN)/python manage.py check --deploy --tag security --fail-level WARNING
+	$(DEPLOY_CHECK_ENV) $(BIN)/python manage.py check --deploy
 
 bench-ingest: $(STAMP)
 	$(BIN)/python bench/ingest.py

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -34,23 +34,23 @@ class AuditPage:
 
 
 def _moment(field: str, raw: str, *, end_of_day: bool = False) -> datetime | None:
-    raw = raw.strip()
+    """A date (the whole day: `until` runs to its end) or a date-time; 400 naming `field`."""
+    raw = raw.strip()[:64]
     if not raw:
         return None
-    try:
-        moment = parse_datetime(raw)
-    except ValueError:
-        moment = None
+    moment: datetime | None = None
+    with contextlib.suppress(ValueError):
+        day = parse_date(raw)
+        if day is not None:
+            moment = datetime.combine(day, time.max if end_of_day else time.min)
     if moment is None:
-        day = None
         with contextlib.suppress(ValueError):
-            day = parse_date(raw)
-        if day is None:
-            raise Invalid(
-                f"{field}: {raw[:40]!r} is not a date; send 2026-12-01 or 2026-12-01T10:00:00Z.",
-                details={field: ["Send an ISO 8601 date or date-time."]},
-            )
-        moment = datetime.combine(day, datetime.max.time() if end_of_day else datetime.min.time())
+            moment = parse_datetime(raw)
+    if moment is None:
+        raise Invalid(
+            f"{field}: {raw[:40]!r} is not a date; send 2026-12-01 or 2026-12-01T10:00:00Z.",
+            details={field: ["Send an ISO 8601 date or date-time."]},
+        )
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment, timezone.get_current_timezone())
     return moment
