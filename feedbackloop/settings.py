@@ -483,3 +483,15 @@ CELERY_BEAT_SCHEDULE["evaluate-alerts"] = {
     "task": "annotation.tasks.alerts.evaluate_alerts",
     "schedule": float(env_int("ALERTS_EVERY_SECONDS", 60, minimum=10)),
 }
+
+# The API schema names the webhook and trigger value sets after what they are.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "DeliveryStatusEnum": "annotation.models.actions.DeliveryStatus",
+        "WebhookFormatEnum": "annotation.models.actions.WebhookFormat",
+        "TriggerRunStatusEnum": "annotation.models.actions.TriggerRunStatus",
+        "TriggerReasonEnum": "annotation.models.actions.TriggerReason",
+        # Beside the delivery statuses, the jobs' (exports, agreement reports) need a name too.
+        "JobStatusEnum": "annotation.models.agreement.JobStatus",
+    }
+)
