@@ -278,6 +278,9 @@
     } else if (event.key === "s") {
       event.preventDefault();
       skip(current);
+    } else if (event.key === "d") {
+      var mode = current.querySelector("[data-diff-mode]");
+      if (mode && !mode.hidden) { event.preventDefault(); mode.click(); }
     } else if (event.key === "e") {
       var editor = current.querySelector("[data-correction]");
       if (editor) { event.preventDefault(); editor.focus(); }

@@ -100,13 +100,12 @@ def test_a_number_key_on_a_document_rating_rates_that_document_not_the_verdict(
     assert checked(page, "verdict") == []
     assert checked(page, DOC_2) == ["relevant"]
     assert marked(page) == ["Relevance of doc-2"]
-    expect(page.locator("[data-key-status]")).to_have_text("Relevance of doc-2: relevant")
+    expect(page.locator("[data-key-status]")).to_have_text("Relevance of doc-2: Relevant")
     option(page, "verdict", "good").focus()
     page.keyboard.press("2")
     assert submit_and_read(page) == {
         "verdict": "bad",
         "relevance": {"doc-2": "relevant"},
-        "correction": RESPONSE,
     }
 
 
@@ -220,7 +219,7 @@ def test_a_key_for_a_field_out_of_view_only_brings_it_into_view(
     expect(group(page, "Preference")).to_be_in_viewport()
     page.keyboard.press("2")
     assert checked(page, "preference") == ["B"]
-    assert submit_and_read(page) == {"preference": "B", "correction": RESPONSE}
+    assert submit_and_read(page) == {"preference": "B"}
 
 
 def test_keys_still_act_after_each_swap_and_skip_without_console_errors(
@@ -232,19 +231,19 @@ def test_keys_still_act_after_each_swap_and_skip_without_console_errors(
     first = page.locator("article.item").get_attribute("aria-label")
 
     page.keyboard.press("s")
-    expect(page.locator(".notice")).to_have_text("Skipped.")
+    expect(page.locator("[data-notice]")).to_have_text("Skipped.")
     assert page.locator("article.item").get_attribute("aria-label") != first
     page.keyboard.press("1")
     page.keyboard.press("Control+Enter")
-    expect(page.locator(".notice")).to_have_text("Saved.")
+    expect(page.locator("[data-notice]")).to_have_text("Saved.")
     option(page, DOC_1, "relevant").focus()
     page.keyboard.press("3")
     page.keyboard.press("Control+Enter")
 
     expect(page.get_by_role("heading", name="Nothing left to do here")).to_be_visible()
     assert [dict(a.values) for a in Annotation.objects.order_by("pk")] == [
-        {"verdict": "good", "correction": RESPONSE},
-        {"relevance": {"doc-1": "irrelevant"}, "correction": RESPONSE},
+        {"verdict": "good"},
+        {"relevance": {"doc-1": "irrelevant"}},
     ]
 
 
@@ -265,4 +264,4 @@ def test_keys_change_nothing_behind_the_open_shortcut_list(
 
     assert checked(page, "verdict") == []
     page.keyboard.press("2")
-    assert submit_and_read(page) == {"verdict": "bad", "correction": RESPONSE}
+    assert submit_and_read(page) == {"verdict": "bad"}
