@@ -56,6 +56,8 @@ def test_ingestion_takes_a_project_key_and_everything_else_a_token_or_the_sessio
             assert schemes == {"Bearer", "Token", "cookieAuth"}
         elif path.startswith("/api/v1/widget/"):
             assert schemes == {"WidgetKey"}, (method, path)
+        elif path == "/api/v1/exports/{export_id}/link":
+            assert schemes == set()  # the signed token in the link is the permission
         else:
             assert schemes == {"Token", "cookieAuth"}, (method, path)
 
