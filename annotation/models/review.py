@@ -394,3 +394,28 @@ class Adjudication(models.Model):
 
     def __str__(self) -> str:
         return f"adjudication of item {self.item_id}"
+
+
+class QueueCounter(models.Model):
+    """Running counts of a queue's items, kept by database triggers in the same transaction as
+    every change (README "Progress counters"): items by `state` and by `reason`, annotations by
+    annotator (`done_by`) and skips by annotator (`skipped_by`, the name is the user id).
+
+    On PostgreSQL each change appends a row with its `delta` (no row is ever updated by two
+    writers, so concurrent leases never wait on a counter or deadlock); `queue_counters_compact`
+    folds a queue's rows into one per name every minute. SQLite (one writer) adds to one row per
+    name. Either way a queue's count is the sum of its rows for that kind and name.
+    """
+
+    queue = models.ForeignKey(
+        Queue, on_delete=models.CASCADE, related_name="counters", db_constraint=False
+    )
+    kind = models.CharField(max_length=16)
+    name = models.CharField(max_length=64)
+    delta = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["queue", "kind", "name"], name="queue_counter_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.name} of queue {self.queue_id}: {self.delta:+d}"

@@ -16,13 +16,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, Exists, F, OuterRef, Value, When
 from django.utils import timezone
-from rest_framework import status
 
+from annotation.errors import Conflict
 from annotation.models import Membership
 from annotation.models.review import (
     UNFINISHED_STATES,
@@ -34,20 +35,14 @@ from annotation.models.review import (
     QueueItem,
     QueueState,
 )
+from annotation.selectors.queue_brief import queue_brief
 from annotation.selectors.queues import guideline_for_queue
 from annotation.services.item_state import item_state_settle, item_unfinishable
+from annotation.services.lease_statement import lease_statement
 
 
-class ReviewError(Exception):
-    """A request the review services refuse; `code` and `status` map to the API's error envelope."""
-
-    def __init__(
-        self, code: str, message: str, *, status_code: int = status.HTTP_409_CONFLICT
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status_code = status_code
+class ReviewError(Conflict):
+    """A request the review services refuse (409 unless the error says otherwise)."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +50,8 @@ class Leased:
     item: QueueItem
     lease: Lease
     guideline: Guideline | None
+    # The queue as read again when the caller's copy (a cached definition) was older.
+    queue: Queue | None = None
 
 
 def leases_expire(*, queue_id: int | None = None, now: datetime | None = None) -> int:
@@ -117,7 +114,7 @@ class NotAssigned(ReviewError):
                 f"You are no longer a member of project {queue.project.name}, so you cannot work "
                 f"on queue '{queue.name}'; ask one of its leads to add you again."
             )
-        super().__init__("not_assigned", message, status_code=status.HTTP_403_FORBIDDEN)
+        super().__init__(message, code="not_assigned", status=403)
         self.queue_id = queue.pk
 
 
@@ -240,23 +237,17 @@ def lease_next(*, queue: Queue, annotator: User, now: datetime | None = None) ->
     An annotator holding an unexpired lease in the queue gets that item again (a reloaded page
     does not take a second slot). The database holds one active lease per annotator and queue
     (`lease_one_active_per_queue`), so two concurrent calls of one annotator get the same item.
+    On PostgreSQL one statement does it all (`lease_statement`); SQLite takes the same steps one
+    query at a time.
     """
     now = now or timezone.now()
+    if connection.vendor == "postgresql":
+        return _lease_next_in_one_statement(queue, annotator, now)
     member, assigned = standing_of(queue, annotator)
     if not (member and assigned):
-        leases_release(queue_id=queue.pk, annotator_id=annotator.pk, now=now)
-        if not member:
-            raise ReviewError(
-                "not_found",
-                f"Queue {queue.pk} not found, or not visible to you.",
-                status_code=status.HTTP_404_NOT_FOUND,
-            )
-        raise NotAssigned(queue, member=True)
+        _refuse(queue, annotator, now, member=member)
     if queue.state != QueueState.ACTIVE:
-        raise ReviewError(
-            f"queue_{queue.state}",
-            f"Queue '{queue.name}' is {queue.state}; a lead can set it to active.",
-        )
+        _refuse_state(queue, queue.state)
     held = _current_lease(queue, annotator, now)
     if held is not None:
         return held
@@ -270,10 +261,70 @@ def lease_next(*, queue: Queue, annotator: User, now: datetime | None = None) ->
             held = _current_lease(queue, annotator, now)
             if held is not None:
                 return held
+    raise _conflict(queue)
+
+
+def _refuse(queue: Queue, annotator: User, now: datetime, *, member: bool) -> NoReturn:
+    leases_release(queue_id=queue.pk, annotator_id=annotator.pk, now=now)
+    if not member:
+        raise ReviewError(
+            f"Queue {queue.pk} not found, or not visible to you.", code="not_found", status=404
+        )
+    raise NotAssigned(queue, member=True)
+
+
+def _refuse_state(queue: Queue, state: str) -> NoReturn:
     raise ReviewError(
-        "lease_conflict",
-        f"Another request of yours is leasing from queue '{queue.name}'; call next again.",
+        f"Queue '{queue.name}' is {state}; a lead can set it to active.", code=f"queue_{state}"
     )
+
+
+def _conflict(queue: Queue) -> ReviewError:
+    return ReviewError(
+        f"Another request of yours is leasing from queue '{queue.name}'; call next again.",
+        code="lease_conflict",
+    )
+
+
+def _lease_next_in_one_statement(queue: Queue, annotator: User, now: datetime) -> Leased | None:
+    """One round trip in the common case; lapsed leases cost a sweep and a second statement."""
+    swept = False
+    for _attempt in range(4):
+        try:
+            outcome = lease_statement(queue=queue, annotator=annotator, now=now)
+        except IntegrityError:
+            # A concurrent call of the same annotator leased first; the next run returns it.
+            continue
+        if not outcome.exists:
+            raise ReviewError(
+                f"Queue {queue.pk} not found, or not visible to you.", code="not_found", status=404
+            )
+        if not (outcome.member and outcome.assigned):
+            _refuse(queue, annotator, now, member=outcome.member)
+        if outcome.queue_state != QueueState.ACTIVE:
+            _refuse_state(queue, str(outcome.queue_state))
+        if outcome.lapsed:
+            # Their own lapsed lease blocks a new one (one active lease per queue): expire it.
+            _current_lease(queue, annotator, now)
+            continue
+        if outcome.kind is None:
+            if outcome.due and not swept:
+                # Lapsed leases nobody swept yet may hold the free slots: return them, pick again.
+                swept = True
+                leases_expire(queue_id=queue.pk, now=now)
+                continue
+            return None
+        assert outcome.item is not None and outcome.lease is not None
+        if outcome.due and not swept:
+            # Lapsed leases return to the pool on every `next` that sees them (and every minute).
+            leases_expire(queue_id=queue.pk, now=now)
+        fresh = None
+        if outcome.queue_updated_at != queue.updated_at:
+            fresh = queue_brief(queue.pk, fresh=True)
+        return Leased(
+            item=outcome.item, lease=outcome.lease, guideline=outcome.guideline, queue=fresh
+        )
+    raise _conflict(queue)
 
 
 def _lease_new(
@@ -339,9 +390,7 @@ def item_lock(item_id: int) -> QueueItem:
         .first()
     )
     if item is None:
-        raise ReviewError(
-            "not_found", f"No queue item {item_id}.", status_code=status.HTTP_404_NOT_FOUND
-        )
+        raise ReviewError(f"No queue item {item_id}.", code="not_found", status=404)
     return item
 
 
@@ -372,9 +421,7 @@ def _lease_with_standing(item: QueueItem, annotator: User) -> Lease | None:
     if lease is None:
         member, assigned = standing_of(item.queue, annotator)
         if not member:
-            raise ReviewError(
-                "not_found", f"No queue item {item.pk}.", status_code=status.HTTP_404_NOT_FOUND
-            )
+            raise ReviewError(f"No queue item {item.pk}.", code="not_found", status=404)
         if not assigned:
             raise NotAssigned(item.queue, member=True)
         return None
@@ -396,26 +443,26 @@ def holder_lease(item: QueueItem, annotator: User, now: datetime) -> Lease:
         ).exists()
         if taken:
             raise ReviewError(
-                "not_your_lease",
                 f"Item {item.pk} is leased to another annotator, not to you; call "
                 f"POST /api/v1/queues/{item.queue_id}/next to get an item of your own.",
-                status_code=status.HTTP_403_FORBIDDEN,
+                code="not_your_lease",
+                status=403,
             )
         raise ReviewError(
-            "no_lease",
             f"You hold no lease on item {item.pk}; call POST /api/v1/queues/{item.queue_id}/next "
             "first.",
+            code="no_lease",
         )
     if lease.state == LeaseState.SUBMITTED:
         raise ReviewError(
-            "already_submitted",
             f"You already annotated item {item.pk}; change it with PATCH /api/v1/annotations/{{id}}.",
+            code="already_submitted",
         )
     if lease.state == LeaseState.SKIPPED:
         raise ReviewError(
-            "skipped",
             f"You skipped item {item.pk}; undo it with DELETE /api/v1/items/{item.pk}/skip while "
             "the item is open.",
+            code="skipped",
         )
     return lease
 
@@ -454,9 +501,7 @@ def skip_undo(*, item_id: int, annotator: User, now: datetime | None = None) -> 
     with released_when_refused(annotator, now), transaction.atomic():
         queue_id = QueueItem.objects.filter(pk=item_id).values_list("queue_id", flat=True).first()
         if queue_id is None:
-            raise ReviewError(
-                "not_found", f"No queue item {item_id}.", status_code=status.HTTP_404_NOT_FOUND
-            )
+            raise ReviewError(f"No queue item {item_id}.", code="not_found", status=404)
         other_id = (
             Lease.objects.filter(queue_id=queue_id, annotator=annotator, state=LeaseState.ACTIVE)
             .exclude(item_id=item_id)
@@ -471,12 +516,12 @@ def skip_undo(*, item_id: int, annotator: User, now: datetime | None = None) -> 
         lease = _lease_with_standing(item, annotator)
         if lease is None or lease.state != LeaseState.SKIPPED:
             raise ReviewError(
-                "not_skipped", f"You have not skipped item {item.pk}; nothing to undo."
+                f"You have not skipped item {item.pk}; nothing to undo.", code="not_skipped"
             )
         if item.state not in (*UNFINISHED_STATES, ItemState.SKIPPED):
             raise ReviewError(
-                "item_settled",
                 f"Item {item.pk} is {item.state}; a skip can be undone only while the item is open.",
+                code="item_settled",
             )
         was_retired = item.state == ItemState.SKIPPED
         item.state = ItemState.OPEN
@@ -503,8 +548,8 @@ def skip_undo(*, item_id: int, annotator: User, now: datetime | None = None) -> 
         unfinishable = item_unfinishable(item)
         if unfinishable and was_retired:
             raise ReviewError(
-                "item_settled",
                 f"Item {item.pk} cannot reach its overlap even with you; it stays skipped.",
+                code="item_settled",
             )
         item_state_settle(item, now, unfinishable=unfinishable)
         item.updated_at = now

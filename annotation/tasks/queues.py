@@ -7,6 +7,7 @@ from typing import Any
 from celery import shared_task
 
 from annotation.services.leasing import leases_expire
+from annotation.services.queue_counters import queue_counters_compact
 from annotation.services.queues import queue_fill_run, queues_fill_due
 
 
@@ -32,3 +33,9 @@ def fill_due_queues() -> list[int]:
 def expire_leases() -> int:
     """Return the slots of expired leases to their items; returns how many expired."""
     return leases_expire()
+
+
+@shared_task(acks_late=True)
+def compact_queue_counters() -> int:
+    """Fold the queue counters' appended rows (beat, every minute); returns the queues folded."""
+    return queue_counters_compact()
