@@ -37,7 +37,7 @@ SQLITE_TESTS := tests/agreement tests/exports tests/review tests/sampling tests/
 	tests/test_agreement.py tests/test_agreement_report.py tests/commands \
 	tests/clients/test_client_embedded.py tests/api/test_widget.py tests/api/test_otlp.py \
 	tests/alerts \
-	tests/privacy tests/workspace \
+	tests/privacy tests/workspace tests/lead \
 	tests/audit tests/security/test_keys_and_tokens.py tests/security/test_rate_limits.py \
 	tests/security/test_login_throttle.py tests/security/test_hardening.py tests/security/test_oidc.py \
 	tests/actions
