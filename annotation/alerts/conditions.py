@@ -28,21 +28,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from annotation.alerts.metrics import METRIC_COUNTERS
 from annotation.alerts.windows import HOUR, Spans
 from annotation.insights.stats import hajek_from_sums, mean_interval, wilson
 
 Array = npt.NDArray[np.float64]
-
-METRIC_COUNTERS: dict[str, tuple[str, ...]] = {
-    "negative_feedback_rate": ("negative", "rated"),
-    "implicit_negative_rate": ("implicit_negative", "interactions"),
-    "flag_rate": ("flagged", "checked"),
-    "mean_rating": ("rating_sum", "ratings", "rating_sq_sum"),
-    "volume": ("interactions",),
-    "reviewed_bad_rate": ("reviewed", "bad", "sum_w", "sum_wy", "sum_a", "sum_ay"),
-}
-RATES = ("negative_feedback_rate", "implicit_negative_rate", "flag_rate", "reviewed_bad_rate")
-CONDITIONS = ("threshold", "relative_increase", "zscore")
 
 
 @dataclass(frozen=True)

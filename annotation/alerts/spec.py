@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from annotation.alerts.conditions import CONDITIONS, METRIC_COUNTERS, RATES
+from annotation.alerts.metrics import CONDITIONS, METRIC_COUNTERS, RATES
 from annotation.insights.query import DIMENSIONS, MAX_FILTER_VALUES
 
 METRICS = tuple(METRIC_COUNTERS)

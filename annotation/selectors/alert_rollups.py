@@ -50,7 +50,7 @@ class HourIndex(Func):
         # An integer of our own making, not input: safe to write into the SQL.
         self.start_epoch = int(start.timestamp())
 
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         template = (
             f"CAST(FLOOR((EXTRACT(EPOCH FROM %(expressions)s) - {self.start_epoch}) / 3600) "
             "AS integer)"

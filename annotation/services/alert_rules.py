@@ -12,7 +12,7 @@ from annotation.alerts.spec import RuleErrors, RuleInput, parse_rule
 from annotation.errors import Invalid
 from annotation.models import Alert, AlertRule, AlertState, Check, Project, Trigger, Webhook
 from annotation.selectors.alerts import alert_rule_data
-from annotation.services.alerts import alert_resolve
+from annotation.services.alert_state import alert_resolve
 
 
 def _invalid(errors: dict[str, list[str]]) -> Invalid:

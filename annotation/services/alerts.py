@@ -15,9 +15,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
-from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -25,10 +23,8 @@ from annotation.alerts.conditions import Evaluation, Rule, evaluate
 from annotation.alerts.windows import HOUR, Spans, rule_spans
 from annotation.models import Alert, AlertRule, AlertState
 from annotation.selectors.alert_rollups import RollupCube, rollup_cube
-from annotation.selectors.alerts import alert_payload
-from annotation.services.deliveries import deliveries_enqueue
+from annotation.services.alert_state import alert_fire, alert_resolve
 from annotation.services.locks import session_lock
-from annotation.services.triggers import trigger_run
 
 logger = logging.getLogger(__name__)
 # pg_try_advisory_lock(namespace, 0): one evaluation tick at a time (beat and the command).
@@ -62,55 +58,6 @@ def rule_evaluate(rule: AlertRule, cube: RollupCube, spans: Spans) -> Evaluation
         reviews=rule.metric == "reviewed_bad_rate",
     )
     return evaluate(rule_of(rule), hourly, spans)
-
-
-def _announce(alert_id: int) -> None:
-    alert = Alert.objects.select_related("rule", "rule__project", "rule__check_config").get(
-        pk=alert_id
-    )
-    rule = alert.rule
-    event, payload = alert_payload(alert)
-    deliveries_enqueue(webhooks=rule.webhooks.all(), event=event, payload=payload)
-    if alert.state == AlertState.FIRING:
-        for trigger in rule.triggers.all():
-            trigger_run(trigger, reason="alert", alert=alert)
-
-
-def alert_fire(*, rule: AlertRule, evaluation: Evaluation, now: datetime) -> Alert | None:
-    """Open a firing alert for the rule and announce it after commit; None if one is open."""
-    try:
-        with transaction.atomic():
-            alert = Alert.objects.create(
-                rule=rule,
-                state=AlertState.FIRING,
-                fired_at=now,
-                value=evaluation.value,
-                baseline=evaluation.baseline,
-                count=evaluation.count,
-                ci_low=evaluation.ci95[0] if evaluation.ci95 else None,
-                ci_high=evaluation.ci95[1] if evaluation.ci95 else None,
-                window_start=evaluation.window_start,
-                window_end=evaluation.window_end,
-                details={"fired": evaluation.details()},
-            )
-            transaction.on_commit(lambda: _announce(alert.pk), robust=True)
-    except IntegrityError:
-        # Another evaluation fired it first (the one-firing-alert-per-rule constraint).
-        return None
-    return alert
-
-
-def alert_resolve(*, alert: Alert, now: datetime, details: dict[str, Any]) -> bool:
-    """Resolve a firing alert and announce it after commit; False if it was no longer firing."""
-    with transaction.atomic():
-        done = Alert.objects.filter(pk=alert.pk, state=AlertState.FIRING).update(
-            state=AlertState.RESOLVED,
-            resolved_at=now,
-            details={**alert.details, "resolved": details},
-        )
-        if done:
-            transaction.on_commit(lambda: _announce(alert.pk), robust=True)
-    return bool(done)
 
 
 def _in_cooldown(rule: AlertRule, last_resolved: datetime | None, now: datetime) -> bool:
