@@ -24,7 +24,7 @@ from annotation.forms.exports import ExportForm
 from annotation.models import Project
 from annotation.schemas.export_request import ExportRequestInvalid
 from annotation.selectors.access import LEADS, READERS, project_access
-from annotation.selectors.export_presets import preset_in
+from annotation.selectors.export_presets import preset_for
 from annotation.services.export_presets import export_preset_delete, export_preset_save
 from annotation.services.export_preview import export_preview
 from annotation.views.app_errors import refusals_as_http
@@ -121,8 +121,7 @@ def export_preset_create(request: HtmxHttpRequest) -> HttpResponse:
 @require_POST
 def export_preset_remove(request: HtmxHttpRequest, preset_id: int) -> HttpResponse:
     """Delete a preset; leads of its project may delete anyone's, engineers their own."""
-    projects = _readable_projects(request)
-    preset = preset_in(projects, preset_id)
+    preset = preset_for(_user(request), preset_id)
     access = project_access(_user(request), preset.project, READERS)
     if access.role not in LEADS and preset.created_by_id != _user(request).pk:
         raise Forbidden(
