@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotation.alerts.spec import RuleErrors, RuleInput, parse_rule
-from annotation.errors import Invalid
+from annotation.errors import Conflict, Invalid
 from annotation.models import Alert, AlertRule, AlertState, Check, Project, Trigger, Webhook
 from annotation.selectors.alerts import alert_rule_data
 from annotation.services.alert_state import alert_resolve
@@ -61,12 +61,10 @@ def _parse(project: Project, body: Mapping[str, Any], rule: AlertRule | None) ->
     if rule is not None:
         clash = clash.exclude(pk=rule.pk)
     if clash.exists():
-        raise _invalid(
-            {
-                "name": [
-                    f"Project {project.name} has a rule named {spec.name!r}; choose another name."
-                ]
-            }
+        raise Conflict(
+            f"name: project {project.name} has a rule named {spec.name!r}; choose another name.",
+            code="name_taken",
+            details={"name": ["Another rule of the project has this name."]},
         )
     return spec
 

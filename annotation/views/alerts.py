@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from annotation.errors import Invalid, NotFound
+from annotation.errors import Conflict, Invalid, NotFound
 from annotation.forms.alert_rules import AlertRuleForm, initial_of
 from annotation.models import Alert, AlertRule, AlertState, Project
 from annotation.selectors.access import LEADS, READERS, ProjectAccess
@@ -175,7 +175,7 @@ def _save(
                 )
             else:
                 rule = alert_rule_update(rule=rule, user=request.user, changes=form.body())
-        except Invalid as error:
+        except (Invalid, Conflict) as error:
             form.add_service_errors(error.details)
     if form.errors:
         # 422 to a plain form post; htmx swaps the form in place only on a 200.

@@ -134,8 +134,8 @@ def test_references_to_other_projects_are_refused(
 
 def test_names_are_unique_in_a_project(lead: Persona) -> None:
     assert lead.client().post("/api/v1/alert-rules", RULE, format="json").status_code == 201
-    error = _error(lead.client().post("/api/v1/alert-rules", RULE, format="json"), 400)
-    assert "name" in error["details"]
+    error = _error(lead.client().post("/api/v1/alert-rules", RULE, format="json"), 409)
+    assert error["code"] == "name_taken" and "name" in error["details"]
 
 
 def test_only_leads_create_rules(

@@ -120,6 +120,13 @@ def test_form_errors_are_shown_at_their_fields(lead: Persona, project: Project) 
     assert "shorter than the window" in _error_next_to(partial.content.decode(), "baseline_minutes")
 
 
+def test_a_taken_name_is_shown_at_the_name(lead: Persona, project: Project) -> None:
+    make_rule(project, name="thumbs-down spike")
+    response = browser(lead).post(NEW, FORM)
+    assert response.status_code == 422
+    assert "has this name" in _error_next_to(response.content.decode(), "name")
+
+
 def test_a_lead_edits_and_deletes_a_rule(lead: Persona, project: Project) -> None:
     rule = make_rule(project)
     edit = f"/lead/projects/support-bot/alerts/rules/{rule.pk}/edit"
