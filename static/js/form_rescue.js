@@ -3,13 +3,24 @@
 (function () {
   "use strict";
 
-  function sameAction(form, action) {
-    var target = form.getAttribute("hx-post") || form.getAttribute("action") || "";
+  function pathOf(target) {
     try {
-      return new URL(target, window.location.href).pathname === action;
+      return new URL(target, window.location.href).pathname;
     } catch (e) {
-      return false;
+      return null;
     }
+  }
+
+  // The form posting to `action`: by its action or hx-post, or holding a control that posts
+  // there by htmx (a live preview, say).
+  function sameAction(form, action) {
+    var targets = [form.getAttribute("action") || "", form.getAttribute("hx-post") || ""];
+    form.querySelectorAll("[hx-post]").forEach(function (control) {
+      targets.push(control.getAttribute("hx-post"));
+    });
+    return targets.some(function (target) {
+      return target && pathOf(target) === action;
+    });
   }
 
   function fill(form, fields) {
