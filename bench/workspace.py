@@ -13,7 +13,9 @@ the Django process itself (middleware, services, queries and template rendering;
 - the full page (GET /queues/{id}/work) of an annotator who holds an item: it shows the item
   and leases nothing;
 - the submit-and-next swap: an htmx POST that stores the annotation, leases the next item and
-  renders the partial.
+  renders the partial, with the annotator's counter (done today, left in the queue, their share)
+  and the link to their previous item; the counter's queries are also timed alone
+  (`annotator_progress`), and the queries of one swap are counted.
 
 After each timed request the lease count (rows in the lease table) is checked to have grown by
 exactly one for the leasing requests and by none for the page, and the annotation count by one
@@ -61,15 +63,18 @@ def main() -> None:
     args = parser.parse_args()
 
     fresh_database()
-    os.environ.update(bench_env(ALLOWED_HOSTS="testserver"))
+    os.environ.update(bench_env(ALLOWED_HOSTS="testserver", SECURE_SSL_REDIRECT="false"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "feedbackloop.settings")
     import django
 
     django.setup()
+    from django.db import connection
     from django.test import Client
+    from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
     from annotation.models import Annotation, Lease
+    from annotation.selectors.annotator_progress import annotator_progress
     from annotation.services.guidelines import guideline_publish
     from annotation.services.projects import member_upsert, project_create
     from annotation.services.queues import queue_create
@@ -166,10 +171,26 @@ def main() -> None:
             HTTP_HX_REQUEST="true",
         )
         swap_times.append((time.perf_counter() - started) * 1000)
-        assert b"Saved." in response.content
+        assert b"Saved." in response.content and b"data-progress" in response.content
     swap_growth = leases() - before_swaps
 
-    assert Annotation.objects.count() == args.requests
+    counter_times: list[float] = []
+    for n in range(args.requests):
+        started = time.perf_counter()
+        annotator_progress(queue, people[n % len(people)])
+        counter_times.append((time.perf_counter() - started) * 1000)
+    client = clients[0]
+    held = client.get(page, HTTP_HX_REQUEST="true").content.decode()
+    marker = held.index('aria-label="Item ') + len('aria-label="Item ')
+    item = int(held[marker : held.index('"', marker)])
+    with CaptureQueriesContext(connection) as queries:
+        client.post(
+            f"/queues/{queue.pk}/items/{item}/submit",
+            {"verdict": "good"},
+            HTTP_HX_REQUEST="true",
+        )
+
+    assert Annotation.objects.count() == args.requests + 1
     assert swap_growth == args.requests, swap_growth
     print(
         f"open the workspace and lease a new item (htmx POST, a fresh annotator each): "
@@ -178,9 +199,10 @@ def main() -> None:
     )
     print(f"workspace page (full GET, item already held, leases +0): {percentiles(page_times)}")
     print(
-        f"submit and next (htmx swap): {percentiles(swap_times)}; leases +{swap_growth}, "
-        f"annotations +{args.requests}"
+        f"submit and next (htmx swap, with the counter): {percentiles(swap_times)}; "
+        f"leases +{swap_growth}, annotations +{args.requests}; {len(queries)} queries per swap"
     )
+    print(f"the counter alone (done today, left, share): {percentiles(counter_times)}")
 
 
 if __name__ == "__main__":

@@ -67,6 +67,8 @@ def items_left_for(queue_id: int, annotator: User, *, cap: int = LEFT_CAP) -> in
     return (
         QueueItem.objects.filter(queue_id=queue_id, state__in=_TAKEABLE)
         .filter(~Exists(worked_on) | Exists(held))
+        # No ordering: the scan stops at `cap` rows instead of sorting the whole queue first.
+        .order_by()
         .values("pk")[:cap]
         .count()
     )

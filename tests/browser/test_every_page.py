@@ -222,7 +222,13 @@ def test_every_page_fits_and_keeps_the_console_clean(
     login_page.goto(f"{live_url}/accounts/login/")
     if login_page.evaluate("document.documentElement.scrollWidth - window.innerWidth") > 0:
         failures.append(f"login overflows at {viewport}")
+    (SCREENSHOTS / "pages").mkdir(parents=True, exist_ok=True)
     login_page.screenshot(path=str(SCREENSHOTS / "pages" / f"login-{viewport}.png"))
+    # The favicon every page links to is served (a missing one is a 404 in the console).
+    icon = login_page.locator('link[rel="icon"]').get_attribute("href") or ""
+    answer = login_page.request.get(live_url + icon)
+    if not icon or answer.status != 200 or "svg" not in answer.headers.get("content-type", ""):
+        failures.append(f"favicon {icon!r}: {answer.status} {answer.headers.get('content-type')}")
     anonymous.close()
     for role in ROLES:
         failures += _walk(browser, live_url, role, [w for w in walks if w.role == role], viewport)
