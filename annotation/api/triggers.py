@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.api.ingestion import ErrorEnvelopeSerializer
-from annotation.api.webhooks import body_of
+from annotation.api.webhooks import body_of, errors
 from annotation.errors import NotFound
 from annotation.models import Export, Trigger, TriggerReason, TriggerRun
 from annotation.selectors.access import LEADS, READERS, project_access
@@ -106,7 +106,11 @@ class TriggerListView(APIView):
         operation_id="triggers_list",
         summary="Pipeline triggers of your projects (leads and engineers)",
         parameters=[OpenApiParameter("project", str, description="Only this project's.")],
-        responses={200: TriggerSerializer(many=True), 403: ErrorEnvelopeSerializer},
+        responses={
+            200: TriggerSerializer(many=True),
+            403: ErrorEnvelopeSerializer,
+            404: ErrorEnvelopeSerializer,
+        },
     )
     def get(self, request: Request) -> Response:
         project = request.query_params.get("project") or None
@@ -120,12 +124,7 @@ class TriggerListView(APIView):
         summary="Create a pipeline trigger (leads)",
         request=TriggerInSerializer,
         examples=[_EXAMPLE],
-        responses={
-            201: TriggerSerializer,
-            400: ErrorEnvelopeSerializer,
-            403: ErrorEnvelopeSerializer,
-            404: ErrorEnvelopeSerializer,
-        },
+        responses={201: TriggerSerializer, **errors(400, 403, 404, 409)},
     )
     def post(self, request: Request) -> Response:
         data = body_of(request)
@@ -139,7 +138,7 @@ class TriggerDetailView(APIView):
     @extend_schema(
         operation_id="triggers_read",
         summary="One trigger",
-        responses={200: TriggerSerializer, 404: ErrorEnvelopeSerializer},
+        responses={200: TriggerSerializer, **errors(403, 404)},
     )
     def get(self, request: Request, trigger_id: int) -> Response:
         return Response(TriggerSerializer(trigger_for(request.user, trigger_id, READERS)).data)
@@ -148,7 +147,7 @@ class TriggerDetailView(APIView):
         operation_id="triggers_update",
         summary="Change a trigger (leads)",
         request=TriggerInSerializer(partial=True),
-        responses={200: TriggerSerializer, 400: ErrorEnvelopeSerializer},
+        responses={200: TriggerSerializer, **errors(400, 403, 404, 409)},
     )
     def patch(self, request: Request, trigger_id: int) -> Response:
         trigger = trigger_for(request.user, trigger_id, LEADS)
@@ -158,7 +157,7 @@ class TriggerDetailView(APIView):
     @extend_schema(
         operation_id="triggers_delete",
         summary="Delete a trigger and its run log (leads)",
-        responses={204: None, 404: ErrorEnvelopeSerializer},
+        responses={204: None, **errors(403, 404)},
     )
     def delete(self, request: Request, trigger_id: int) -> Response:
         trigger_delete(trigger=trigger_for(request.user, trigger_id, LEADS))
@@ -169,7 +168,7 @@ class TriggerRunsView(APIView):
     @extend_schema(
         operation_id="triggers_runs",
         summary="The trigger's runs, newest first",
-        responses={200: TriggerRunSerializer(many=True), 404: ErrorEnvelopeSerializer},
+        responses={200: TriggerRunSerializer(many=True), **errors(403, 404)},
     )
     def get(self, request: Request, trigger_id: int) -> Response:
         trigger = trigger_for(request.user, trigger_id, READERS)
@@ -179,7 +178,7 @@ class TriggerRunsView(APIView):
         operation_id="triggers_run",
         summary="Run the trigger now if it has new examples (leads); 204 when nothing is new",
         request=None,
-        responses={202: TriggerRunSerializer, 204: None, 404: ErrorEnvelopeSerializer},
+        responses={202: TriggerRunSerializer, 204: None, **errors(403, 404)},
     )
     def post(self, request: Request, trigger_id: int) -> Response:
         trigger = trigger_for(request.user, trigger_id, LEADS)

@@ -24,7 +24,7 @@ from annotation.services.webhooks import webhook_create, webhook_delete, webhook
 
 class WebhookSerializer(serializers.ModelSerializer):
     project = serializers.CharField(source="project.name")
-    created_by = serializers.CharField(source="created_by.username", default=None)
+    created_by = serializers.CharField(source="created_by.username", default=None, allow_null=True)
 
     class Meta:
         model = Webhook
@@ -97,6 +97,11 @@ _EXAMPLE = OpenApiExample(
 )
 
 
+def errors(*codes: int) -> dict[int, type[ErrorEnvelopeSerializer]]:
+    """The error answers an operation documents, each with the error envelope."""
+    return dict.fromkeys(codes, ErrorEnvelopeSerializer)
+
+
 def body_of(request: Request) -> dict[str, Any]:
     data = request.data
     if not isinstance(data, dict):
@@ -118,7 +123,11 @@ class WebhookListView(APIView):
         operation_id="webhooks_list",
         summary="Webhooks of your projects (leads and engineers)",
         parameters=[OpenApiParameter("project", str, description="Only this project's.")],
-        responses={200: WebhookSerializer(many=True), 403: ErrorEnvelopeSerializer},
+        responses={
+            200: WebhookSerializer(many=True),
+            403: ErrorEnvelopeSerializer,
+            404: ErrorEnvelopeSerializer,
+        },
     )
     def get(self, request: Request) -> Response:
         project = request.query_params.get("project") or None
@@ -132,12 +141,7 @@ class WebhookListView(APIView):
         summary="Create a webhook (leads); the secret is returned once",
         request=WebhookInSerializer,
         examples=[_EXAMPLE],
-        responses={
-            201: WebhookCreatedSerializer,
-            400: ErrorEnvelopeSerializer,
-            403: ErrorEnvelopeSerializer,
-            404: ErrorEnvelopeSerializer,
-        },
+        responses={201: WebhookCreatedSerializer, **errors(400, 403, 404, 409)},
     )
     def post(self, request: Request) -> Response:
         data = body_of(request)
@@ -152,7 +156,7 @@ class WebhookDetailView(APIView):
     @extend_schema(
         operation_id="webhooks_read",
         summary="One webhook",
-        responses={200: WebhookSerializer, 404: ErrorEnvelopeSerializer},
+        responses={200: WebhookSerializer, **errors(403, 404)},
     )
     def get(self, request: Request, webhook_id: int) -> Response:
         return Response(WebhookSerializer(webhook_for(request.user, webhook_id, READERS)).data)
@@ -161,11 +165,7 @@ class WebhookDetailView(APIView):
         operation_id="webhooks_update",
         summary="Change a webhook (leads); a new secret given is echoed once",
         request=WebhookInSerializer(partial=True),
-        responses={
-            200: WebhookSerializer,
-            400: ErrorEnvelopeSerializer,
-            404: ErrorEnvelopeSerializer,
-        },
+        responses={200: WebhookSerializer, **errors(400, 403, 404, 409)},
     )
     def patch(self, request: Request, webhook_id: int) -> Response:
         webhook = webhook_for(request.user, webhook_id, LEADS)
@@ -178,7 +178,7 @@ class WebhookDetailView(APIView):
     @extend_schema(
         operation_id="webhooks_delete",
         summary="Delete a webhook and its delivery log (leads)",
-        responses={204: None, 404: ErrorEnvelopeSerializer},
+        responses={204: None, **errors(403, 404)},
     )
     def delete(self, request: Request, webhook_id: int) -> Response:
         webhook_delete(webhook=webhook_for(request.user, webhook_id, LEADS))
@@ -194,7 +194,7 @@ class WebhookDeliveriesView(APIView):
             OpenApiParameter("before", int, description="Only deliveries with a smaller id."),
             OpenApiParameter("limit", int, description="At most 200; 50 when left out."),
         ],
-        responses={200: DeliverySerializer(many=True), 404: ErrorEnvelopeSerializer},
+        responses={200: DeliverySerializer(many=True), **errors(400, 403, 404)},
     )
     def get(self, request: Request, webhook_id: int) -> Response:
         webhook = webhook_for(request.user, webhook_id, READERS)
@@ -218,11 +218,7 @@ class DeliveryRedeliverView(APIView):
         operation_id="webhooks_redeliver",
         summary="Send a delivered or failed delivery again, with the same delivery id (leads)",
         request=None,
-        responses={
-            202: DeliverySerializer,
-            404: ErrorEnvelopeSerializer,
-            409: ErrorEnvelopeSerializer,
-        },
+        responses={202: DeliverySerializer, **errors(403, 404, 409)},
     )
     def post(self, request: Request, webhook_id: int, delivery_id: int) -> Response:
         webhook = webhook_for(request.user, webhook_id, LEADS)

@@ -135,5 +135,27 @@ def world(db: Any, settings: Any, tmp_path: Path) -> World:
             "export_id": [export.pk],
             "report_id": [report.pk],
             "request_id": request_ids[:2],
+            **_action_ids(project),
         },
     )
+
+
+def _action_ids(project: Project) -> dict[str, list[Any]]:
+    """A webhook with a delivery, and a trigger that names it."""
+    from django.conf import settings as django_settings
+
+    from annotation.models import Trigger, Webhook, WebhookDelivery
+    from annotation.outbound.sealing import seal
+
+    webhook = Webhook.objects.create(
+        project=project,
+        name="ci",
+        url="https://ci.example.com/hook",
+        secret_sealed=seal("whsec_fuzz-secret-0123456789", django_settings.WEBHOOK_SECRETS_KEYS),
+    )
+    delivery = WebhookDelivery.objects.create(webhook=webhook, event="alert.fired", status="failed")
+    trigger = Trigger.objects.create(
+        project=project, name="nightly", export_request={"kind": "sft"}
+    )
+    trigger.webhooks.add(webhook)
+    return {"webhook_id": [webhook.pk], "delivery_id": [delivery.pk], "trigger_id": [trigger.pk]}
