@@ -266,6 +266,8 @@ def _audit(actor: Any, project: Project, kind: str, erasure: Erasure) -> None:
             "by": kind,
             "erased": erasure.as_dict(),
             "rollup_hours": len(erasure.hours),
-            "exports_marked": sorted(erasure.exports),
+            # The log's details are bounded (16 KB): the first ids, and how many in all.
+            "exports_marked": len(erasure.exports),
+            "export_ids": sorted(erasure.exports)[:100],
         },
     )
