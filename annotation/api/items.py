@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
@@ -12,8 +13,9 @@ from rest_framework.views import APIView
 
 from annotation.api.ingestion import ErrorEnvelopeSerializer
 from annotation.errors import AppError
-from annotation.models import Interaction
+from annotation.models import Interaction, Role
 from annotation.models.review import Adjudication, Annotation, LeaseState, Queue
+from annotation.selectors.access import LEADS, annotation_standing, item_standing
 from annotation.services.annotations import annotation_revise, annotation_submit, item_adjudicate
 from annotation.services.leasing import Leased, lease_skip, skip_undo
 
@@ -149,9 +151,12 @@ class AnnotationInSerializer(serializers.Serializer):
     )
 
 
-def _parse(request: Request) -> dict[str, Any]:
+def _parse(request: Request, refuse: Callable[[], None]) -> dict[str, Any]:
+    """The body's values; an invalid body is refused after `refuse` had its say on access, so a
+    caller who may not touch the object learns nothing more from a bad body than a good one."""
     serializer = AnnotationInSerializer(data=request.data)
     if not serializer.is_valid():
+        refuse()
         raise AppError(
             'Send {"values": {...}} with the fields of the queue\'s schema.',
             code="invalid_annotation",
@@ -197,7 +202,7 @@ class ItemAnnotationsView(APIView):
         examples=[ANNOTATION_EXAMPLE],
     )
     def post(self, request: Request, item_id: int) -> Response:
-        data = _parse(request)
+        data = _parse(request, lambda: item_standing(request.user, item_id, (Role.ANNOTATOR,)))
         annotation = annotation_submit(
             item_id=item_id,
             annotator=request.user,  # type: ignore[arg-type]
@@ -267,7 +272,7 @@ class AnnotationDetailView(APIView):
         examples=[ANNOTATION_EXAMPLE],
     )
     def patch(self, request: Request, annotation_id: int) -> Response:
-        data = _parse(request)
+        data = _parse(request, lambda: annotation_standing(request.user, annotation_id))
         annotation = annotation_revise(
             annotation_id=annotation_id,
             annotator=request.user,  # type: ignore[arg-type]
@@ -294,7 +299,7 @@ class ItemAdjudicationView(APIView):
         examples=[ANNOTATION_EXAMPLE],
     )
     def post(self, request: Request, item_id: int) -> Response:
-        data = _parse(request)
+        data = _parse(request, lambda: item_standing(request.user, item_id, LEADS))
         adjudication = item_adjudicate(
             item_id=item_id,
             lead=request.user,  # type: ignore[arg-type]

@@ -269,3 +269,29 @@ def object_for(
         project = Project.objects.get(pk=found)
         raise Forbidden(f"{who_may(roles, project)} may do this.")
     return queryset.get(pk=pk)
+
+
+def item_standing(user: Any, item_id: int, roles: Iterable[Role] = MEMBERS) -> None:
+    """Refuse (NotFound / Forbidden) a caller who may not act on queue item `item_id`.
+
+    The review services check the same inside their own statements; this is for answering a
+    request the services never see (an invalid body) with the refusal a valid one would get.
+    """
+    from annotation.models.review import QueueItem
+
+    queue_id = QueueItem.objects.filter(pk=item_id).values_list("queue_id", flat=True).first()
+    if queue_id is None:
+        raise NotFound(f"No queue item {item_id}.")
+    access = queue_access(user, queue_id)
+    if access is None and role_in(user, Queue.objects.get(pk=queue_id).project_id) is not None:
+        raise Forbidden("You are not assigned to this item's queue; ask a lead to add you.")
+    queue_for(user, queue_id, roles)
+
+
+def annotation_standing(user: Any, annotation_id: int) -> None:
+    """Refuse (NotFound) a caller who is not the author of annotation `annotation_id`."""
+    from annotation.models.review import Annotation
+
+    uid = person_id(user)
+    if uid is None or not Annotation.objects.filter(pk=annotation_id, annotator_id=uid).exists():
+        raise NotFound(f"No annotation {annotation_id} of yours.")
