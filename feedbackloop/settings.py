@@ -86,6 +86,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # A form posted after the session expired: kept, and the person sent to log in and back.
     "annotation.form_rescue.FormRescueMiddleware",
+    # An AppError raised by a page becomes its styled error page (annotation/errors.py).
+    "annotation.middleware.AppErrorMiddleware",
 ]
 
 ROOT_URLCONF = "feedbackloop.urls"

@@ -6,7 +6,7 @@ see only the queues they are assigned to, and lease items from them.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
@@ -17,15 +17,16 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
 )
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from annotation.api.errors import ApiError
 from annotation.api.ingestion import ErrorEnvelopeSerializer
 from annotation.api.items import LeasedSerializer, leased_body
-from annotation.api.review import ReviewAPIView, not_found
-from annotation.models import Membership, Project, Role
+from annotation.api.review import not_found
+from annotation.errors import AppError
+from annotation.models import Project
 from annotation.models.review import (
     MAX_FILL_EVERY_MINUTES,
     MAX_OVERLAP,
@@ -34,11 +35,18 @@ from annotation.models.review import (
     QueueFill,
     QueueState,
 )
-from annotation.selectors.queues import (
+from annotation.selectors.access import (
+    LEADS,
+    MEMBERS,
+    READERS,
     QueueAccess,
-    queue_access,
+    project_access,
+    queue_for,
+    queues_for,
+)
+from annotation.selectors.queue_brief import queue_brief
+from annotation.selectors.queues import (
     queue_stats,
-    queues_for_user,
     with_last_fill,
 )
 from annotation.services.leasing import lease_next
@@ -47,25 +55,15 @@ from annotation.services.sampling import queue_sample_preview
 
 
 def readable_queue(request: Request, queue_id: int) -> QueueAccess:
-    access = queue_access(request.user, queue_id)
-    if access is None:
-        raise not_found(f"Queue {queue_id}")
-    return access
+    return queue_for(request.user, queue_id, MEMBERS)
 
 
-def require(access: QueueAccess, *, lead: bool = False, reader: bool = False) -> None:
-    if lead and not access.is_lead:
-        raise ApiError(
-            "forbidden",
-            f"Only leads of {access.queue.project.name} may do this.",
-            status_code=status.HTTP_403_FORBIDDEN,
-        )
-    if reader and not access.can_read_all:
-        raise ApiError(
-            "forbidden",
-            f"Only leads and engineers of {access.queue.project.name} may read this.",
-            status_code=status.HTTP_403_FORBIDDEN,
-        )
+def lead_queue(request: Request, queue_id: int) -> QueueAccess:
+    return queue_for(request.user, queue_id, LEADS)
+
+
+def reader_queue(request: Request, queue_id: int) -> QueueAccess:
+    return queue_for(request.user, queue_id, READERS)
 
 
 # -- serializers ---------------------------------------------------------------------------------
@@ -226,9 +224,9 @@ def _changes(data: dict[str, Any], project: Project) -> tuple[dict[str, Any], li
         if version is not None:
             guideline = Guideline.objects.filter(project=project, version=version).first()
             if guideline is None:
-                raise ApiError(
-                    "invalid_queue",
+                raise AppError(
                     f"Project {project.name} has no guideline version {version}.",
+                    code="invalid_queue",
                     details={
                         "guideline_version": ["publish it first with POST /api/v1/guidelines"]
                     },
@@ -240,9 +238,9 @@ def _changes(data: dict[str, Any], project: Project) -> tuple[dict[str, Any], li
         found = {u.username: u for u in get_user_model().objects.filter(username__in=names)}
         unknown = [name for name in names if name not in found]
         if unknown:
-            raise ApiError(
-                "invalid_queue",
+            raise AppError(
                 "Some annotators do not exist.",
+                code="invalid_queue",
                 details={"annotators": [f"unknown users: {', '.join(unknown)}"]},
             )
         annotators = [found[name] for name in names]
@@ -251,9 +249,9 @@ def _changes(data: dict[str, Any], project: Project) -> tuple[dict[str, Any], li
 
 def _parse(serializer: serializers.Serializer) -> dict[str, Any]:
     if not serializer.is_valid():
-        raise ApiError(
-            "invalid_queue",
+        raise AppError(
             "The queue definition is not valid; fix the fields listed in details.",
+            code="invalid_queue",
             details=serializer.errors,
         )
     return dict(serializer.validated_data)
@@ -262,7 +260,9 @@ def _parse(serializer: serializers.Serializer) -> dict[str, Any]:
 # -- views ---------------------------------------------------------------------------------------
 
 
-class QueueListView(ReviewAPIView):
+class QueueListView(APIView):
+    invalid_code = "invalid_queue"
+
     @extend_schema(
         operation_id="queues_list",
         summary="Queues you can see",
@@ -275,7 +275,7 @@ class QueueListView(ReviewAPIView):
         responses={200: QueueSerializer(many=True)},
     )
     def get(self, request: Request) -> Response:
-        queues = with_last_fill(queues_for_user(request.user)).prefetch_related("annotators")
+        queues = with_last_fill(queues_for(request.user)).prefetch_related("annotators")
         if request.query_params.get("project"):
             queues = queues.filter(project__name=request.query_params["project"])
         if request.query_params.get("state"):
@@ -293,32 +293,17 @@ class QueueListView(ReviewAPIView):
         data = _parse(QueueInSerializer(data=request.data))
         missing = [key for key in ("project", "name", "sources", "schema") if key not in data]
         if missing:
-            raise ApiError(
-                "invalid_queue",
+            raise AppError(
                 "A new queue needs a project, name, sources and schema.",
+                code="invalid_queue",
                 details={key: ["This field is required."] for key in missing},
             )
-        project = Project.objects.filter(name=data["project"]).first()
-        role = (
-            Membership.objects.filter(project=project, user=cast("User", request.user))
-            .values_list("role", flat=True)
-            .first()
-            if project
-            else None
-        )
-        if project is None or role is None:
-            raise not_found(f"Project '{data['project']}'")
-        if role != Role.LEAD:
-            raise ApiError(
-                "forbidden",
-                f"Only leads of {project.name} create queues.",
-                status_code=status.HTTP_403_FORBIDDEN,
-            )
+        project = project_access(request.user, data["project"], LEADS).project
         changes, annotators = _changes(data, project)
         if Queue.objects.filter(project=project, name=changes["name"]).exists():
-            raise ApiError(
-                "invalid_queue",
+            raise AppError(
                 f"Project {project.name} already has a queue named '{changes['name']}'.",
+                code="invalid_queue",
                 details={"name": ["choose another name, or PATCH the existing queue"]},
             )
         queue = queue_create(
@@ -327,10 +312,12 @@ class QueueListView(ReviewAPIView):
             annotators=annotators or [],
             **changes,
         )
-        return Response(QueueSerializer(queue).data, status=status.HTTP_201_CREATED)
+        return Response(QueueSerializer(queue).data, status=201)
 
 
-class QueueDetailView(ReviewAPIView):
+class QueueDetailView(APIView):
+    invalid_code = "invalid_queue"
+
     @extend_schema(
         operation_id="queues_get",
         summary="A queue's definition and last fill",
@@ -356,13 +343,12 @@ class QueueDetailView(ReviewAPIView):
         ],
     )
     def patch(self, request: Request, queue_id: int) -> Response:
-        access = readable_queue(request, queue_id)
-        require(access, lead=True)
+        access = lead_queue(request, queue_id)
         data = _parse(QueueInSerializer(data=request.data, partial=True))
         if "project" in data and data["project"] != access.queue.project.name:
-            raise ApiError(
-                "invalid_queue",
+            raise AppError(
                 "A queue cannot move to another project.",
+                code="invalid_queue",
                 details={"project": ["leave it out"]},
             )
         changes, annotators = _changes(data, access.queue.project)
@@ -372,16 +358,16 @@ class QueueDetailView(ReviewAPIView):
             .exclude(pk=queue_id)
             .exists()
         ):
-            raise ApiError(
-                "invalid_queue",
+            raise AppError(
                 f"Another queue is named '{changes['name']}'.",
+                code="invalid_queue",
                 details={"name": ["choose another name"]},
             )
         queue = queue_update(queue=access.queue, annotators=annotators, **changes)
         return Response(QueueSerializer(queue).data)
 
 
-class QueueFillView(ReviewAPIView):
+class QueueFillView(APIView):
     @extend_schema(
         operation_id="queues_fill",
         summary="Fill the queue now (leads); a Celery task",
@@ -413,17 +399,16 @@ class QueueFillView(ReviewAPIView):
         ],
     )
     def post(self, request: Request, queue_id: int) -> Response:
-        access = readable_queue(request, queue_id)
-        require(access, lead=True)
+        access = lead_queue(request, queue_id)
         try:
             fill = queue_fill_request(queue=access.queue, requested_by=request.user)  # type: ignore[arg-type]
         except ValidationError as exc:
-            raise ApiError("queue_archived", exc.messages[0], status_code=409) from None
+            raise AppError(exc.messages[0], code="queue_archived", status=409) from None
         fill.refresh_from_db()
-        return Response(FillSerializer(fill).data, status=status.HTTP_202_ACCEPTED)
+        return Response(FillSerializer(fill).data, status=202)
 
 
-class QueueFillDetailView(ReviewAPIView):
+class QueueFillDetailView(APIView):
     @extend_schema(
         operation_id="queues_fill_get",
         summary="A fill's status and counts by reason",
@@ -451,15 +436,14 @@ class QueueFillDetailView(ReviewAPIView):
         ],
     )
     def get(self, request: Request, queue_id: int, fill_id: int) -> Response:
-        access = readable_queue(request, queue_id)
-        require(access, reader=True)
+        access = reader_queue(request, queue_id)
         fill = QueueFill.objects.filter(queue=access.queue, pk=fill_id).first()
         if fill is None:
             raise not_found(f"Fill {fill_id} of queue {queue_id}")
         return Response(FillSerializer(fill).data)
 
 
-class QueueFillPreviewView(ReviewAPIView):
+class QueueFillPreviewView(APIView):
     @extend_schema(
         operation_id="queues_fill_preview",
         summary="What a fill would add now, by source, without adding it",
@@ -487,8 +471,7 @@ class QueueFillPreviewView(ReviewAPIView):
         ],
     )
     def get(self, request: Request, queue_id: int) -> Response:
-        access = readable_queue(request, queue_id)
-        require(access, reader=True)
+        access = reader_queue(request, queue_id)
         preview = queue_sample_preview(queue=access.queue)
         return Response(
             {
@@ -502,7 +485,7 @@ class QueueFillPreviewView(ReviewAPIView):
         )
 
 
-class QueueStatsView(ReviewAPIView):
+class QueueStatsView(APIView):
     @extend_schema(
         operation_id="queues_stats",
         summary="Progress: items by state and reason, work per annotator, pace",
@@ -535,12 +518,11 @@ class QueueStatsView(ReviewAPIView):
         ],
     )
     def get(self, request: Request, queue_id: int) -> Response:
-        access = readable_queue(request, queue_id)
-        require(access, reader=True)
+        access = reader_queue(request, queue_id)
         return Response(queue_stats(access.queue))
 
 
-class QueueNextView(ReviewAPIView):
+class QueueNextView(APIView):
     @extend_schema(
         operation_id="queues_next",
         summary="Lease the next item to the caller",
@@ -558,10 +540,11 @@ class QueueNextView(ReviewAPIView):
     )
     def post(self, request: Request, queue_id: int) -> Response:
         # The hot path: lease_next checks the assignment itself (404 for non-members).
-        queue = Queue.objects.select_related("project", "guideline").filter(pk=queue_id).first()
+        # The definition comes from the per-queue cache; the leasing statement reads the rest.
+        queue = queue_brief(queue_id)
         if queue is None:
             raise not_found(f"Queue {queue_id}")
         leased = lease_next(queue=queue, annotator=request.user)  # type: ignore[arg-type]
         if leased is None:
-            return Response(status=status.HTTP_204_NO_CONTENT)
+            return Response(status=204)
         return Response(leased_body(leased, queue))

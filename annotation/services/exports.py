@@ -28,8 +28,8 @@ from django.contrib.auth.models import User
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
-from rest_framework import status
 
+from annotation.errors import Conflict
 from annotation.exports.curation import (
     DuplicateFilter,
     prompt_key,
@@ -80,16 +80,8 @@ CONTENT_TYPES = {
 }
 
 
-class ExportError(Exception):
-    """A request the export services refuse; ``code`` and ``status_code`` map to the API."""
-
-    def __init__(
-        self, code: str, message: str, *, status_code: int = status.HTTP_409_CONFLICT
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status_code = status_code
+class ExportError(Conflict):
+    """A request the export services refuse (409 unless the error says otherwise)."""
 
 
 class ExportBusy(Exception):
@@ -467,29 +459,29 @@ def export_download(
     """
     if export.status in (JobStatus.PENDING, JobStatus.RUNNING):
         raise ExportError(
-            "export_not_ready",
             f"Export {export.pk} is {export.status} ({export.progress:.0%}); download it once "
             f"GET /api/v1/exports/{export.pk} says done.",
+            code="export_not_ready",
         )
     if export.status == JobStatus.FAILED:
         raise ExportError(
-            "export_failed",
             f"Export {export.pk} failed and has no files: {export.error or 'unknown error'}. "
             "Request a new export.",
+            code="export_failed",
         )
     try:
         entry = file_for_part(export.manifest, part)
     except LookupError as exc:
         code = "part_required" if part is None else "unknown_part"
-        raise ExportError(code, str(exc), status_code=status.HTTP_400_BAD_REQUEST) from None
+        raise ExportError(str(exc), code=code, status=400) from None
     store = ExportStore(export.storage_prefix or f"exports/{export.pk}")
     try:
         fh = store.open_for_download(entry["name"])
     except FileNotFoundError:
         raise ExportError(
-            "export_files_missing",
             f"The files of export {export.pk} are no longer in storage; request a new export.",
-            status_code=status.HTTP_410_GONE,
+            code="export_files_missing",
+            status=410,
         ) from None
     AuditEvent.objects.create(
         project=export.project,

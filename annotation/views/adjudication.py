@@ -15,13 +15,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 from annotation.models import Annotation, Queue, QueueItem
 from annotation.rendering import render_word_diff
 from annotation.schemas.label_schema import parse_schema
+from annotation.selectors.access import LEADS, queue_for
 from annotation.selectors.adjudication import (
     accepted_values,
     dispute,
     items_to_adjudicate,
     who_said_what,
 )
-from annotation.selectors.queues import queue_access
 from annotation.selectors.workspace import item_view
 from annotation.services.annotations import AnnotationInvalid, item_adjudicate
 from annotation.services.leasing import ReviewError
@@ -33,14 +33,7 @@ from annotation.views.types import HtmxHttpRequest
 
 def lead_queue(request: HtmxHttpRequest, queue_id: int) -> Queue:
     """The queue, if the user leads its project; 404 for those who cannot see it, 403 otherwise."""
-    access = queue_access(request.user, queue_id)
-    if access is None:
-        raise Http404("No such queue among yours.")
-    if not access.is_lead:
-        from django.core.exceptions import PermissionDenied
-
-        raise PermissionDenied("Only leads of the project adjudicate and measure agreement.")
-    return access.queue
+    return queue_for(request.user, queue_id, LEADS).queue
 
 
 @htmx_page

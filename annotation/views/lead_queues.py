@@ -23,16 +23,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from annotation.forms.queue_editor import QueueEditor
 from annotation.models import Project
 from annotation.models.review import Queue, QueueFill, QueueState
+from annotation.selectors.access import LEADS, project_access, queue_for
 from annotation.selectors.annotator_quality import queue_quality
 from annotation.selectors.lead import (
     last_fill,
     lead_hub,
-    project_standing,
     queue_draft_preview,
     queue_fill,
     queue_progress,
 )
-from annotation.selectors.queues import queue_access
 from annotation.services.queues import queue_create, queue_fill_request, queue_update
 from annotation.views.http import htmx_page
 from annotation.views.types import HtmxHttpRequest
@@ -44,22 +43,12 @@ PROGRESS = "annotation/lead/queue_progress.html"
 
 def lead_queue(request: HtmxHttpRequest, queue_id: int) -> Queue:
     """The queue, if the user leads its project: 404 for those who cannot see it, 403 otherwise."""
-    access = queue_access(request.user, queue_id)
-    if access is None:
-        raise Http404("No such queue among yours.")
-    if not access.is_lead:
-        raise PermissionDenied(f"Only leads of {access.queue.project.name} manage its queues.")
-    return access.queue
+    return queue_for(request.user, queue_id, LEADS).queue
 
 
 def lead_project(request: HtmxHttpRequest, name: str) -> Project:
     """The project, if the user leads it: 404 for non-members, 403 for other members."""
-    standing = project_standing(request.user, name)
-    if standing.project is None:
-        raise Http404("No such project among yours.")
-    if not standing.is_lead:
-        raise PermissionDenied(f"Only leads of {name} manage its queues and guidelines.")
-    return standing.project
+    return project_access(request.user, name, LEADS).project
 
 
 def _user(request: HtmxHttpRequest) -> User:

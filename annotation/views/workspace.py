@@ -122,11 +122,9 @@ def _next(request: HtmxHttpRequest, queue: Queue, **extra: Any) -> HttpResponse:
     try:
         leased = lease_next(queue=queue, annotator=user)
     except ReviewError as error:
+        extra["problem"] = error.message
         return _page(
-            request,
-            queue,
-            _item_context(queue, None, annotator=user, problem=error.message, **extra),
-            error.status_code,
+            request, queue, _item_context(queue, None, annotator=user, **extra), error.status_code
         )
     return _page(request, queue, _item_context(queue, leased, annotator=user, **extra))
 
