@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from csp.constants import NONE, SELF
@@ -275,7 +276,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "annotation.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
-SPECTACULAR_SETTINGS = {
+SPECTACULAR_SETTINGS: dict[str, Any] = {
     "TITLE": "feedbackloop API",
     "DESCRIPTION": (
         "Ingest LLM interactions and feedback, review them in queues, and export curated "
