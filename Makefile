@@ -40,6 +40,7 @@ SQLITE_TESTS := tests/agreement tests/exports tests/review tests/sampling tests/
 	tests/privacy tests/workspace tests/lead \
 	tests/audit tests/security/test_keys_and_tokens.py tests/security/test_rate_limits.py \
 	tests/security/test_login_throttle.py tests/security/test_hardening.py tests/security/test_oidc.py \
+	tests/security/test_form_rescue.py tests/security/test_credential_pages.py \
 	tests/actions
 SQLITE_ENV := DATABASE_URL=sqlite:///$(CURDIR)/.test-sqlite.db REDIS_URL= CELERY_BROKER_URL= \
 	CELERY_RESULT_BACKEND= SECRET_KEY=test-secret-key-not-for-production-0123456789 \
