@@ -86,6 +86,18 @@ PAGES: dict[str, Page] = {
     "insights-report-request": page("POST"),
     "lead-webhooks": page("GET"),
     "lead-webhook-redeliver": page("POST"),
+    "export-preview": page("POST"),
+    "export-preset-create": page("POST"),
+    "export-preset-delete": page("POST"),
+    "lead-members": page("GET", "POST"),
+    "lead-member-role": page("POST"),
+    "lead-member-remove": page("POST"),
+    "lead-checks": page("GET"),
+    "lead-check-new": page("GET", "POST"),
+    "lead-check-edit": page("GET", "POST"),
+    "lead-check-toggle": page("POST"),
+    "lead-queue-items": page("GET"),
+    "lead-schema-preview": page("POST"),
 }
 
 
@@ -136,8 +148,19 @@ def world(project: Project, lead: Persona) -> World:
             "pk": item.interaction_id,
             "kind": "themes",
             "delivery_id": _failed_delivery(project),
+            **_lead_tool_objects(project, lead),
         },
     )
+
+
+def _lead_tool_objects(project: Project, lead: Persona) -> dict[str, int]:
+    """A preset, a check and a member (the lead: the last one, so removing them is refused)."""
+    from annotation.models import Check, ExportPreset
+
+    preset = ExportPreset.objects.create(project=project, name="p", request={"kind": "sft"})
+    check = Check.objects.filter(project=project).first()
+    assert check is not None
+    return {"preset_id": preset.pk, "check_id": check.pk, "user_id": lead.user.pk}
 
 
 def _failed_delivery(project: Project) -> int:

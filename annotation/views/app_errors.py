@@ -1,15 +1,17 @@
-"""Pages that call the access module and the services raising `annotation.errors`: a refusal
-becomes Django's own 404 or 403 page (the same styled pages every other view gives), so no
-AppError reaches the user as a server error."""
+"""Refusals of the lead and export tools' pages as answers rather than exceptions: a NotFound or
+Http404 becomes Django's styled 404 page and a Forbidden or PermissionDenied its 403 page, with
+their messages, returned through the page's own decorators, so `htmx_page` still marks them as
+varying on HX-Request (a cached 404 partial must not stand in for a full page)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import ParamSpec
+from typing import Any, ParamSpec
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponseBase
+from django.views.defaults import page_not_found, permission_denied
 
 from annotation.errors import Forbidden, NotFound
 
@@ -17,15 +19,21 @@ P = ParamSpec("P")
 
 
 def refusals_as_http(view: Callable[P, HttpResponseBase]) -> Callable[P, HttpResponseBase]:
-    """Turn NotFound into Http404 and Forbidden into PermissionDenied, keeping their messages."""
+    """Answer NotFound/Http404 with the 404 page and Forbidden/PermissionDenied with the 403 page."""
 
     @wraps(view)
     def wrapped(*args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
+        request: Any = args[0]
+        assert isinstance(request, HttpRequest)
         try:
             return view(*args, **kwargs)
         except NotFound as error:
-            raise Http404(error.message) from None
+            return page_not_found(request, Http404(error.message))
+        except Http404 as error:
+            return page_not_found(request, error)
         except Forbidden as error:
-            raise PermissionDenied(error.message) from None
+            return permission_denied(request, PermissionDenied(error.message))
+        except PermissionDenied as error:
+            return permission_denied(request, error)
 
     return wrapped
