@@ -189,3 +189,18 @@ urlpatterns += [
     path("tokens/<int:token_id>/revoke", TokenRevokeView.as_view(), name="api-token-revoke"),
     path("tokens/<int:token_id>/rotate", TokenRotateView.as_view(), name="api-token-rotate"),
 ]
+
+# Export previews and presets.
+from annotation.api.export_tools import (  # noqa: E402
+    ExportPreviewView,
+    PresetDetailView,
+    PresetListView,
+)
+
+urlpatterns += [
+    path("exports/preview", ExportPreviewView.as_view(), name="api-export-preview"),
+    path("export-presets", PresetListView.as_view(), name="api-export-presets"),
+    path(
+        "export-presets/<int:preset_id>", PresetDetailView.as_view(), name="api-export-preset"
+    ),
+]
