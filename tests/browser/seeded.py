@@ -7,17 +7,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.test import override_settings
 from django.utils import timezone
 
 from annotation.demo import builtin_pairs, generate
 from annotation.demo_setup import demo_review_setup
 from annotation.models import Annotation, Export, Project, Queue
+from annotation.models.actions import WebhookDelivery
+from annotation.models.alerts import Alert
 from annotation.models.review import ItemState, QueueFill, QueueItem
 from annotation.schemas.ingestion import RatingIn
+from annotation.services.alert_rules import alert_rule_create
 from annotation.services.annotations import annotation_submit
 from annotation.services.exports import export_create
 from annotation.services.leasing import lease_next
 from annotation.services.rollups import rollups_rebuild
+from annotation.services.webhooks import webhook_create
 from tests.conftest import Persona
 from tests.factories import CheckFactory, FeedbackFactory, FlagFactory, InteractionFactory
 
@@ -101,6 +106,7 @@ def seed_project(
     )
     fill = QueueFill.objects.filter(queue=queue).order_by("-pk").first()
     assert fill is not None
+    seed_actions(project, lead)
     return Seeded(
         project=project,
         queue=queue,
@@ -110,3 +116,34 @@ def seed_project(
         export=export,
         fill=fill,
     )
+
+
+def seed_actions(project: Project, lead: Persona) -> None:
+    """An alert rule that fired once, and a webhook with one delivery."""
+    rule = alert_rule_create(
+        project=project,
+        user=lead.user,
+        body={
+            "name": "Thumbs-down spike",
+            "metric": "negative_feedback_rate",
+            "condition": {"type": "threshold", "value": 0.3},
+        },
+    )
+    now = timezone.now()
+    Alert.objects.create(
+        rule=rule,
+        fired_at=now,
+        value=0.42,
+        baseline=0.12,
+        count=57,
+        window_start=now - timedelta(hours=1),
+        window_end=now,
+    )
+    # A local receiver, as tests and local set-ups allow; nothing is sent to it here.
+    with override_settings(WEBHOOK_ALLOW_PRIVATE=True):
+        webhook, _secret = webhook_create(
+            project=project,
+            created_by=lead.user,
+            data={"name": "Fine-tuning CI", "url": "http://127.0.0.1:9/hooks/finetune"},
+        )
+    WebhookDelivery.objects.create(webhook=webhook, event="alert.fired", payload={"n": 1})

@@ -33,11 +33,17 @@ def item_id(page: Page) -> int:
 
 @pytest.mark.parametrize("width", [1440, 390])
 def test_an_annotator_works_by_keyboard_alone(
-    page: Page, live_url: str, annotator: Persona, project: Project, width: int
+    page: Page,
+    live_url: str,
+    annotator: Persona,
+    other_annotator: Persona,
+    project: Project,
+    width: int,
 ) -> None:
     page.set_viewport_size({"width": width, "height": 900 if width > 400 else 844})
     GuidelineFactory(project=project, version=1, text="# Review\n\nJudge the answer.")
-    queue = make_queue(project, [annotator], name="Keyboard queue", overlap=1)
+    # Overlap 2: items wait for the second annotator, so the first one's work stays revisable.
+    queue = make_queue(project, [annotator, other_annotator], name="Keyboard queue", overlap=2)
     for n in range(4):
         QueueItemFactory(
             queue=queue,
@@ -99,5 +105,8 @@ def test_an_annotator_works_by_keyboard_alone(
     expect(
         page.get_by_role("heading", name=f"Revise your annotation of item {second}")
     ).to_be_visible()
+    page.keyboard.press("Control+Enter")  # the revision saves in place (htmx), no console error
+    expect(page.locator("#revise-form .notice")).to_have_text("Saved your revision.")
+    assert Annotation.objects.get(item_id=second).revision == 2
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"{overflow}px of horizontal overflow at {width}px"

@@ -20,6 +20,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from playwright.sync_api import Browser, ConsoleMessage, Page
 
 from annotation.models import ApiToken, Check, Project, ProjectKey, Role
+from annotation.models.actions import WebhookDelivery
+from annotation.models.alerts import Alert, AlertRule
 from tests.browser.conftest import SCREENSHOTS, login
 from tests.browser.seeded import Seeded, seed_project
 from tests.conftest import Persona, _persona
@@ -99,6 +101,13 @@ def url_kwargs(seeded: Seeded) -> dict[str, Any]:
         "token_id": ApiToken.objects.values_list("pk", flat=True).first(),
         "user_id": seeded.annotation.annotator_id,
         "check_id": Check.objects.filter(project=seeded.project).values_list("pk", flat=True)[0],
+        "rule_id": AlertRule.objects.filter(project=seeded.project).values_list("pk", flat=True)[0],
+        "alert_id": Alert.objects.filter(rule__project=seeded.project).values_list("pk", flat=True)[
+            0
+        ],
+        "delivery_id": WebhookDelivery.objects.filter(webhook__project=seeded.project).values_list(
+            "pk", flat=True
+        )[0],
     }
 
 
