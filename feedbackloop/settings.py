@@ -498,3 +498,11 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "JobStatusEnum": "annotation.models.agreement.JobStatus",
     }
 )
+
+# Alert rules' condition types and checks' types are both fields named `type`: name each set.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "ConditionTypeEnum": "annotation.models.alerts.ConditionType",
+        "CheckTypeEnum": "annotation.models.checks.CheckType",
+    }
+)

@@ -15,7 +15,7 @@ from annotation.api.ingestion import ErrorEnvelopeSerializer
 from annotation.api.permissions import IsPerson
 from annotation.errors import Invalid
 from annotation.insights.query import InvalidQuery, parse_time
-from annotation.models import Alert, AlertRule, AlertState, Role
+from annotation.models import Alert, AlertRule, AlertState, ConditionType, Role
 from annotation.selectors.access import LEADS, READERS, object_for, project_access, projects_for
 from annotation.selectors.alerts import (
     alert_data,
@@ -34,7 +34,7 @@ MAX_ALERTS = 500
 
 
 class ConditionSerializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=["threshold", "relative_increase", "zscore"])
+    type = serializers.ChoiceField(choices=ConditionType.choices)
     value = serializers.FloatField()
     direction = serializers.ChoiceField(choices=["above", "below"], required=False)
 
@@ -89,6 +89,31 @@ class AlertSerializer(serializers.Serializer):
     url = serializers.CharField()
 
 
+class AlertPageSerializer(serializers.Serializer):
+    alerts = AlertSerializer(many=True)
+    next_before = serializers.IntegerField(
+        allow_null=True, help_text="Send as `before` for the next page; null on the last."
+    )
+
+
+class AlertSeriesPointSerializer(serializers.Serializer):
+    t = serializers.DateTimeField()
+    value = serializers.FloatField(allow_null=True)
+    count = serializers.IntegerField()
+    ci95 = serializers.ListField(child=serializers.FloatField(), allow_null=True, required=False)
+    in_window = serializers.BooleanField()
+
+
+class AlertSeriesSerializer(serializers.Serializer):
+    metric = serializers.CharField()
+    bucket = serializers.CharField()
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField()
+    window = serializers.ListField(child=serializers.DateTimeField())
+    bound = serializers.FloatField(allow_null=True)
+    points = AlertSeriesPointSerializer(many=True)
+
+
 _EXAMPLE = OpenApiExample(
     "A thumbs-down spike on one model version",
     request_only=True,
@@ -136,7 +161,7 @@ class AlertRuleListView(APIView):
         operation_id="alert_rules_list",
         summary="The alert rules of your projects (leads and engineers)",
         parameters=[OpenApiParameter("project", str, description="Only this project.")],
-        responses={200: AlertRuleSerializer(many=True)},
+        responses={200: AlertRuleSerializer(many=True), **_ERRORS},
     )
     def get(self, request: Request) -> Response:
         projects = projects_for(request.user, READERS)
@@ -226,7 +251,7 @@ class AlertListView(APIView):
             OpenApiParameter("before", int, description="Older than this alert id (next page)."),
             OpenApiParameter("limit", int, description=f"At most this many (1 to {MAX_ALERTS})."),
         ],
-        responses={200: AlertSerializer(many=True), 400: ErrorEnvelopeSerializer},
+        responses={200: AlertPageSerializer, **_ERRORS},
     )
     def get(self, request: Request) -> Response:
         params = request.query_params
@@ -277,7 +302,7 @@ class AlertSeriesView(APIView):
     @extend_schema(
         operation_id="alerts_series",
         summary="The rule's metric by hour around the firing, the window's points marked",
-        responses={200: serializers.JSONField(), **_ERRORS},
+        responses={200: AlertSeriesSerializer, **_ERRORS},
     )
     def get(self, request: Request, alert_id: int) -> Response:
         return Response(alert_series(_alert_for(request, alert_id), now=timezone.now()))

@@ -136,6 +136,7 @@ def world(db: Any, settings: Any, tmp_path: Path) -> World:
             "report_id": [report.pk],
             "request_id": request_ids[:2],
             **_action_ids(project),
+            **_alert_ids(project),
         },
     )
 
@@ -159,3 +160,17 @@ def _action_ids(project: Project) -> dict[str, list[Any]]:
     )
     trigger.webhooks.add(webhook)
     return {"webhook_id": [webhook.pk], "delivery_id": [delivery.pk], "trigger_id": [trigger.pk]}
+
+
+def _alert_ids(project: Project) -> dict[str, list[Any]]:
+    """An alert rule with a fired alert."""
+    from annotation.models import Alert, AlertRule
+
+    rule = AlertRule.objects.create(
+        project=project, name="spike", metric="negative_feedback_rate", condition_value=0.3
+    )
+    fired = timezone.now() - timedelta(minutes=5)
+    alert = Alert.objects.create(
+        rule=rule, fired_at=fired, window_start=fired - timedelta(hours=1), window_end=fired
+    )
+    return {"rule_id": [rule.pk], "alert_id": [alert.pk]}
