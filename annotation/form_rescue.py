@@ -41,8 +41,11 @@ class FormRescueMiddleware:
         if not _sent_to_login(request, response):
             return response
         page = _page_of_form(request)
+        if page is None:
+            # Not from one of our pages (no same-origin Referer): nothing to come back to.
+            return response
         _keep(request, page)
-        login_url = redirect_to_login(page or "/").url
+        login_url = redirect_to_login(page).url
         if request.headers.get("HX-Request") == "true":
             answer = HttpResponse(status=204)
             answer["HX-Redirect"] = login_url
@@ -73,8 +76,8 @@ def _page_of_form(request: HttpRequest) -> str | None:
     return None
 
 
-def _keep(request: HttpRequest, page: str | None) -> None:
-    if page is None or request.FILES:
+def _keep(request: HttpRequest, page: str) -> None:
+    if request.FILES:
         return
     fields = {
         name: [value for value in values if isinstance(value, str)]

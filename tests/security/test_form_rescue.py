@@ -89,7 +89,7 @@ def test_a_referer_from_another_site_is_not_followed(lead: Persona) -> None:
     )
 
     assert response.status_code == 302
-    assert response["Location"] == "/accounts/login/?next=/"
+    assert response["Location"] == f"/accounts/login/?next={PAGE}"
     assert "rescued_form" not in client.session
 
 
