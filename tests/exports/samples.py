@@ -15,6 +15,7 @@ from annotation.exports.rows import (
     annotation_row,
     eval_row,
     fields_for,
+    openai_dpo_row,
     preference_row,
     retrieval_rows,
     sft_row,
@@ -40,6 +41,8 @@ def _rows(kind: str, n: int) -> Iterator[dict[str, Any]]:
             yield sft_row(conversation(i), f"Answer {i}:\nOpen Settings → Security. ✓")
         elif kind == "preference":
             yield preference_row(conversation(i), f"good {i}", f"bad {i}")
+        elif kind == "openai_dpo":
+            yield openai_dpo_row(preference_row(conversation(i), f"good {i}", f"bad {i}"))
         elif kind == "eval":
             yield eval_row(
                 conversation(i),

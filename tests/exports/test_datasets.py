@@ -78,7 +78,9 @@ def test_it_loads_preference_jsonl_in_trl_conversational_format(
         assert len(example["chosen"]) == len(example["rejected"]) == 1
 
 
-@pytest.mark.parametrize("kind", ["sft", "preference", "eval", "retrieval", "annotations"])
+@pytest.mark.parametrize(
+    "kind", ["sft", "preference", "openai_dpo", "eval", "retrieval", "annotations"]
+)
 def test_it_loads_every_kind_from_jsonl_and_parquet(
     tmp_path: Path, hf: ModuleType, kind: str
 ) -> None:

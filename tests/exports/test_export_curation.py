@@ -127,7 +127,7 @@ def personal(reviews: Reviews) -> Reviews:
     return reviews
 
 
-KINDS = ["sft", "preference", "eval", "retrieval", "annotations"]
+KINDS = ["sft", "preference", "openai_dpo", "eval", "retrieval", "annotations"]
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet"])

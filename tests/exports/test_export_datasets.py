@@ -15,7 +15,7 @@ from annotation.models import Project
 from tests.conftest import Persona
 from tests.exports.conftest import Reviews, build, local_path, rows
 
-KINDS = ["sft", "preference", "eval", "retrieval", "annotations"]
+KINDS = ["sft", "preference", "openai_dpo", "eval", "retrieval", "annotations"]
 DOCS = [
     {"id": "kb-1", "text": "Reset links expire after an hour.", "score": 0.9, "source": "kb"},
     {"id": "kb-2", "text": "Billing happens monthly.", "score": 0.3, "source": "kb"},

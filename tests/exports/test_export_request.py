@@ -88,7 +88,8 @@ def test_an_unknown_kind_is_named() -> None:
     assert errors == [
         (
             "kind",
-            "'dpo' is not an export kind; use one of sft, preference, eval, retrieval, annotations",
+            "'dpo' is not an export kind; use one of sft, preference, openai_dpo, eval, retrieval, "
+            "annotations",
         )
     ]
 

@@ -62,6 +62,7 @@ def test_it_builds_a_manifest_with_every_field() -> None:
         "created_at": "2026-11-20T10:00:00Z",
         "empty": False,
         "message": None,
+        "warnings": [],
     }
 
 
