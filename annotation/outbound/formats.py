@@ -24,8 +24,8 @@ def summary(event: str, payload: dict[str, Any]) -> str:
         rule = alert.get("rule")
         name = rule.get("name") if isinstance(rule, dict) else rule
         text = f"Alert {verb}: {name or 'an alert rule'}"
-        if alert.get("metric") is not None:
-            text += f", {alert['metric']} = {_number(alert.get('value'))}"
+        if alert.get("metric") is not None and alert.get("value") is not None:
+            text += f", {alert['metric']} = {_number(alert['value'])}"
             if alert.get("baseline") is not None:
                 text += f" (baseline {_number(alert.get('baseline'))})"
         return text[:MAX_SUMMARY]
@@ -63,7 +63,8 @@ def slack_body(event: str, payload: dict[str, Any]) -> bytes:
 
 def email_message(event: str, payload: dict[str, Any]) -> tuple[str, str]:
     """Subject and plain-text body of the email sent for an event."""
-    subject = f"[feedbackloop] {summary(event, payload)}"[:200].replace("\n", " ")
+    # Names people typed end up in the subject: no line breaks in a header.
+    subject = " ".join(f"[feedbackloop] {summary(event, payload)}"[:200].split())
     body = f"{summary(event, payload)}\n\n{json.dumps(payload, indent=2, default=str)}\n"
     return subject, body
 

@@ -111,7 +111,13 @@ def delivery_attempt(*, delivery_id: int, attempt: int) -> AttemptOutcome:
     if not webhook.active:
         _finish(delivery, status=DeliveryStatus.FAILED, error="The webhook was deactivated.")
         return AttemptOutcome(status=DeliveryStatus.FAILED)
-    sent = _send(webhook, delivery)
+    try:
+        sent = _send(webhook, delivery)
+    except Exception as exc:
+        # A bug or a payload the format cannot carry must not leave the delivery open (the
+        # sweep would send it again and again): record it as failed.
+        logger.exception("delivery %s could not be sent", delivery_id)
+        sent = Sent(ok=False, code=None, latency_ms=0, error=f"{type(exc).__name__}: {exc}")
     code, latency_ms, error = sent.code, sent.latency_ms, sent.error
     if sent.ok:
         _finish(delivery, status=DeliveryStatus.DELIVERED, code=code, latency_ms=latency_ms)

@@ -246,3 +246,22 @@ def test_the_email_format_sends_through_the_email_backend(
     assert "negative_feedback_rate" in message.body
     delivery.refresh_from_db()
     assert delivery.status == "delivered"
+
+
+def test_a_name_with_line_breaks_cannot_add_email_headers(
+    project: Project, django_capture_on_commit_callbacks: Any, mailoutbox: list[Any]
+) -> None:
+    email, _ = webhook_create(
+        project=project,
+        created_by=None,
+        data={"name": "oncall", "format": "email", "email_recipients": ["oncall@example.com"]},
+    )
+    payload = {"alert": {"rule": "spike\r\nBcc: someone@example.net", "metric": "volume"}}
+    with django_capture_on_commit_callbacks(execute=True):
+        [delivery] = deliveries_enqueue(webhooks=[email], event="alert.fired", payload=payload)
+    [message] = mailoutbox
+    assert "\n" not in message.subject and "\r" not in message.subject
+    assert message.bcc == []
+    assert message.subject == "[feedbackloop] Alert fired: spike Bcc: someone@example.net"
+    delivery.refresh_from_db()
+    assert delivery.status == "delivered"
