@@ -50,3 +50,8 @@ __all__ += ["build_trigger_export", "evaluate_triggers", "resume_deliveries", "s
 from annotation.tasks.alerts import evaluate_alerts  # noqa: E402
 
 __all__ += ["evaluate_alerts"]
+
+# Rollups: beat's refresh every ROLLUPS_EVERY_SECONDS (without this import a worker drops it).
+from annotation.tasks.insights import refresh_rollups  # noqa: E402
+
+__all__ += ["refresh_rollups"]
