@@ -63,3 +63,17 @@ def filter_suggestions(project: Project) -> dict[str, list[str]]:
         found = _read(project.pk)
         cache.set(key, found, CACHE_SECONDS)
     return found
+
+
+MAX_PROJECTS = 10
+
+
+def filter_suggestions_for(projects: list[Project]) -> dict[str, list[str]]:
+    """The suggestions of several projects merged (the first `MAX_PROJECTS`), each list still
+    at most `MAX_VALUES` long, in project order then frequency."""
+    merged: dict[str, list[str]] = {}
+    for project in projects[:MAX_PROJECTS]:
+        for key, values in filter_suggestions(project).items():
+            seen = merged.setdefault(key, [])
+            seen.extend(v for v in values if v not in seen and len(seen) < MAX_VALUES)
+    return merged

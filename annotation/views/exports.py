@@ -30,6 +30,7 @@ from annotation.schemas.export_request import ExportRequestInvalid
 from annotation.selectors.access import export_for
 from annotation.selectors.export_presets import preset_in, presets_for
 from annotation.selectors.exports import export_projects, exports_for_user
+from annotation.selectors.filter_suggestions import filter_suggestions_for
 from annotation.services.exports import export_create
 from annotation.views.app_errors import refusals_as_http
 from annotation.views.http import htmx_page
@@ -38,6 +39,8 @@ from annotation.views.types import HtmxHttpRequest
 LIST = "annotation/exports/exports.html"
 DETAIL = "annotation/exports/export.html"
 LISTED = 50
+# Filters whose inputs suggest the values the projects' interactions carry.
+SUGGESTED = ("model", "model_version", "prompt_template")
 
 
 def _user(request: HtmxHttpRequest) -> User:
@@ -79,11 +82,16 @@ def _page(
     preview: dict[str, Any] | None = None,
 ) -> HttpResponse:
     exports = list(exports_for_user(_user(request))[:LISTED])
+    suggestions = filter_suggestions_for(projects)
+    for name in SUGGESTED:
+        if suggestions.get(name):
+            form.fields[name].widget.attrs["list"] = f"export-suggest-{name}"
     context: dict[str, Any] = {
         "exports": exports,
         "running": _running(exports),
         "form": form,
         "presets": presets_for(projects),
+        "suggestions": {name: suggestions.get(name, []) for name in SUGGESTED},
         **(preview or {}),
     }
     return render(request, LIST, context, status=status)

@@ -99,3 +99,16 @@ def test_the_queue_editor_offers_them_as_datalists(project: Project, lead: Perso
         in html
     )
     assert "<code>locale</code>" in html
+
+
+def test_the_export_form_suggests_the_values_of_your_projects(
+    project: Project, other_keyed_project: Any, engineer: Persona
+) -> None:
+    InteractionFactory(project=project, model="gpt-x", prompt_template="support_answer")
+    InteractionFactory(project=other_keyed_project.project, model="not-yours")
+
+    html = browser(engineer).get("/exports/").content.decode()
+
+    assert 'list="export-suggest-model"' in html
+    assert '<datalist id="export-suggest-model"><option value="gpt-x"></option></datalist>' in html
+    assert "not-yours" not in html
