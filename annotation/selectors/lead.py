@@ -6,24 +6,23 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from annotation.models import Check, Membership, Project
 from annotation.models.review import (
-    Annotation,
     Guideline,
     ItemState,
     Queue,
     QueueFill,
-    QueueItem,
 )
 from annotation.schemas.queue_definition import queue_definition_errors
 from annotation.selectors.access import LEADS, projects_for
+from annotation.selectors.queue_counters import queue_counts_for
 from annotation.selectors.queues import queue_stats
 from annotation.services.sampling import Preview, queue_sample_preview
 
@@ -72,8 +71,8 @@ class HubProject:
 def lead_hub(user: User | AnonymousUser) -> list[HubProject]:
     """The projects the user leads, each with its queues, their items by state and last fill.
 
-    Four queries whatever the number of queues: projects, queues (with their last fill's id and
-    annotators), item counts grouped by queue and state, and the last fills.
+    Five queries whatever the number of queues: projects, queues (with their last fill's id),
+    their annotators, their counters (items by state) and the last fills.
     """
     projects = list(lead_projects(user))
     last_fill = (
@@ -85,15 +84,8 @@ def lead_hub(user: User | AnonymousUser) -> list[HubProject]:
         .prefetch_related("annotators")
         .order_by("name")
     )
-    counts: dict[int, dict[str, int]] = {}
-    rows = (
-        QueueItem.objects.filter(queue__in=[q.pk for q in queues])
-        .values_list("queue_id", "state")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    for queue_id, state, n in rows:
-        counts.setdefault(queue_id, {})[state] = n
+    # From the queues' counters, not their items: one grouped query over a few rows per queue.
+    counts = {pk: c.by_state for pk, c in queue_counts_for(q.pk for q in queues).items()}
     fill_ids = [q.last_fill_id for q in queues if q.last_fill_id]
     fills = QueueFill.objects.in_bulk(fill_ids)
     by_project: dict[int, HubProject] = {p.pk: HubProject(project=p) for p in projects}
@@ -221,21 +213,11 @@ class QueueProgress:
         return sorted(self.stats["by_reason"].items(), key=lambda pair: (-pair[1], pair[0]))
 
 
-def _last_hour_by_annotator(queue: Queue, since: datetime) -> dict[str, int]:
-    rows = (
-        Annotation.objects.filter(item__queue=queue, created_at__gte=since)
-        .values_list("annotator__username")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    return dict(rows)
-
-
 def queue_progress(queue: Queue, *, now: datetime | None = None) -> QueueProgress:
     """The queue's stats (`queue_stats`) and a row per annotator, assigned or not, who worked it."""
     now = now or timezone.now()
     stats = queue_stats(queue, now=now)
-    last_hour = _last_hour_by_annotator(queue, now - timedelta(hours=1))
+    last_hour = {row["username"]: row["last_hour"] for row in stats["annotators"]}
     assigned = set(queue.annotators.values_list("username", flat=True))
     worked = {row["username"]: row for row in stats["annotators"]}
     people: Sequence[str] = sorted(assigned | set(worked))

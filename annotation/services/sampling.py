@@ -44,7 +44,7 @@ from django.utils import timezone
 
 from annotation.models import Check, Feedback, Flag, Interaction
 from annotation.models.checks import EVALUATOR_TYPES
-from annotation.models.review import UNFINISHED_STATES, Queue, QueueItem
+from annotation.models.review import Queue, QueueItem
 from annotation.schemas.queue_definition import (
     MAX_LAST_HOURS,
     Filters,
@@ -53,6 +53,7 @@ from annotation.schemas.queue_definition import (
     parse_sources,
     priority_order,
 )
+from annotation.selectors.queue_counters import queue_counts
 
 _SQLITE_HASH = "fl_unit_hash"
 _2_53 = 2**53
@@ -462,9 +463,8 @@ def _without_jit(cursor: Any) -> None:
 
 
 def queue_room(queue: Queue) -> int:
-    """How many more unfinished items the queue may hold."""
-    unfinished = QueueItem.objects.filter(queue=queue, state__in=UNFINISHED_STATES).count()
-    return max(queue.capacity - unfinished, 0)
+    """How many more unfinished items the queue may hold (from its counters, not its items)."""
+    return max(queue.capacity - queue_counts(queue.pk).unfinished, 0)
 
 
 def queue_sample_insert(

@@ -6,12 +6,15 @@ import random
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from statsmodels.stats.proportion import proportion_confint
 
 from annotation.models import Annotation, Check, Project, Queue
 from annotation.models.review import Adjudication, ItemState, QueueItem
 from annotation.review.guard import GuardTally, parse_catches, wilson
+from annotation.services.manual_items import queue_add_interactions
 from tests.conftest import Persona, _persona
 from tests.factories import FlagFactory, InteractionFactory, QueueItemFactory
 from tests.review.conftest import make_queue
@@ -139,6 +142,7 @@ def test_it_counts_only_settled_items_and_leaves_ties_out(
         "true_negatives": 0,
         "unsettled": 1,
         "not_done": 2,
+        "manual": 0,
     }
 
 
@@ -234,7 +238,9 @@ def test_only_leads_map_a_check(engineer: Persona, project: Project) -> None:
         f"/api/v1/checks/{pii.pk}", {"catches": {"reasons": ["unsafe"]}}, format="json"
     )
 
-    assert response.status_code == 404
+    # An engineer is a member of the project without the lead role: 403, and nothing changes.
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "forbidden"
     pii.refresh_from_db()
     assert pii.catches == {}
 
@@ -268,6 +274,65 @@ def test_wilson_matches_statsmodels(successes: int, n: int) -> None:
     expected = proportion_confint(successes, n, alpha=0.05, method="wilson")
 
     assert wilson(successes, n) == pytest.approx(expected, abs=1e-12)
+
+
+def test_items_added_by_hand_are_left_out_of_the_catch_statistics(
+    lead: Persona, project: Project, annotator: Persona
+) -> None:
+    pii = project.checks.get(name="pii")
+    queue = make_queue(project, [annotator], name="Hand-picked", overlap=1)
+    reviewed = Reviewed(queue, [annotator], pii)
+    reviewed.item(BAD_PII, fired=True)  # sampled: a true positive
+    picked = [InteractionFactory(project=project) for _ in range(3)]
+    queue_add_interactions(queue=queue, interaction_ids=[i.pk for i in picked], added_by=None)
+    now = timezone.now()
+    for item in QueueItem.objects.filter(queue=queue, stratum="manual"):
+        Annotation.objects.create(
+            item=item, annotator=annotator.user, values=GOOD, created_at=now, updated_at=now
+        )
+        FlagFactory(check_config=pii, interaction=item.interaction)  # would be false positives
+    QueueItem.objects.filter(queue=queue, stratum="manual").update(
+        state=ItemState.DONE, annotations_done=1
+    )
+
+    report = _report(lead, pii, queue=queue.pk)
+
+    assert report["counts"]["reviewed"] == 1
+    assert report["counts"]["true_positives"] == 1
+    assert report["counts"]["false_positives"] == 0
+    assert report["counts"]["manual"] == 3
+    assert report["population_estimate"]["n"] == 1
+
+
+def test_asking_again_reads_the_counters_not_the_items_until_the_queue_changes(
+    lead: Persona, project: Project, annotator: Persona
+) -> None:
+    pii = project.checks.get(name="pii")
+    queue = make_queue(project, [annotator], name="Cached", overlap=1)
+    reviewed = Reviewed(queue, [annotator], pii)
+    for _ in range(5):
+        reviewed.item(BAD_PII, fired=True)
+    first = _report(lead, pii, queue=queue.pk)
+
+    with CaptureQueriesContext(connection) as again:
+        second = _report(lead, pii, queue=queue.pk)
+
+    assert second == first and first["counts"]["reviewed"] == 5
+    tables = " ".join(q["sql"] for q in again.captured_queries)
+    assert "annotation_annotation" not in tables and "annotation_flag" not in tables
+    assert "annotation_queueitem" not in tables
+    assert len(again.captured_queries) <= 8
+    # A newly settled item changes the queue's counters: the report is computed again.
+    reviewed.item(GOOD)
+    third = _report(lead, pii, queue=queue.pk)
+    assert third["counts"]["reviewed"] == 6 and third["counts"]["true_negatives"] == 1
+    # So does a new mapping of the check.
+    lead.client().patch(
+        f"/api/v1/checks/{pii.pk}", {"catches": {"reasons": ["incorrect"]}}, format="json"
+    )
+    remapped = _report(lead, pii, queue=queue.pk)
+    assert remapped["truth"] == "reasons: incorrect"
+    assert remapped["counts"]["false_positives"] == 5
 
 
 def test_the_weighted_estimate_weights_items_by_their_inclusion_probability(

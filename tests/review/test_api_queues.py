@@ -309,8 +309,15 @@ def test_annotating_until_the_queue_is_empty(
     assert stats["by_state"]["open"] == 2
     assert stats["by_reason"] == {"low_rated": 2}
     assert stats["annotators"] == [
-        {"username": "annotator", "done": 2, "skipped": 0, "median_seconds": 12.5}
+        {
+            "username": "annotator",
+            "done": 2,
+            "skipped": 0,
+            "median_seconds": 12.5,
+            "last_hour": 2,
+        }
     ]
+    assert stats["median_window"] == 200
     assert stats["throughput_per_hour"] == 2
     assert stats["skip_rate"] == 0.0
 
