@@ -487,6 +487,13 @@ CELERY_BEAT_SCHEDULE["evaluate-alerts"] = {
     "schedule": float(env_int("ALERTS_EVERY_SECONDS", 60, minimum=10)),
 }
 
+# Queue counters: fold the rows the triggers append (README "Review queues", progress counters).
+CELERY_TASK_ROUTES["annotation.tasks.queues.compact_queue_counters"] = {"queue": "default"}
+CELERY_BEAT_SCHEDULE["compact-queue-counters"] = {
+    "task": "annotation.tasks.queues.compact_queue_counters",
+    "schedule": 60.0,
+}
+
 # The API schema names the webhook and trigger value sets after what they are.
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
     {
