@@ -33,6 +33,11 @@ def _when(moment: datetime) -> str:
 
 
 _KINDS = {"flk": "project key", "flp": "widget key", "flt": "user token"}
+_MADE_BY = {
+    "flk": "a lead's keys page or `manage.py createproject`",
+    "flp": "`manage.py createwidgetkey`",
+    "flt": "your tokens page (/account/tokens/) or `manage.py adduser`",
+}
 
 
 def _check_shape(raw: str, kind: str, where: str) -> None:
@@ -40,7 +45,8 @@ def _check_shape(raw: str, kind: str, where: str) -> None:
         raise _refused(
             f"malformed_{kind}",
             f"That is not a {_KINDS[where]} of this server (they look like `{where}_…`, "
-            "40 characters); copy the whole value as it was printed, without quotes or spaces.",
+            "40 characters); copy the whole value as it was printed, without quotes or spaces, "
+            f"or make one on {_MADE_BY[where]}.",
         )
 
 
