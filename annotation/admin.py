@@ -35,7 +35,7 @@ from annotation.models.review import (
     QueueFill,
     QueueItem,
 )
-from annotation.services.check_config import check_validate
+from annotation.services.check_config import check_save, check_validate
 from annotation.services.guidelines import guideline_publish, guideline_text_problem
 from annotation.services.ingestion import feedback_link_check, feedback_update
 from annotation.services.projects import membership_set
@@ -129,13 +129,17 @@ class InteractionAdmin(LeadScopedAdmin):
     search_fields = ["request_id", "session_id"]
     date_hierarchy = "timestamp"
     list_select_related = ["project"]
-    readonly_fields = ["project", "request_id", "user_id", "received_at"]
     inlines = [FeedbackInline]
     show_full_result_count = False
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Interactions arrive through ingestion (API or import_interactions).
         return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> Any:
+        # An interaction is a record of what happened: checks, rollups, queues and exports have
+        # read it, so it is never edited afterwards (erasure and retention delete it whole).
+        return [field.name for field in Interaction._meta.concrete_fields]
 
 
 class FeedbackAdminForm(forms.ModelForm):
@@ -254,6 +258,35 @@ class CheckAdmin(LeadScopedAdmin):
         # Its flags and the queues that sample them belong to its project: a check never moves.
         fields = list(super().get_readonly_fields(request, obj))
         return [*fields, "project"] if obj is not None else fields
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> Any:
+        # Not in one transaction, unlike other admin forms: validating an LLM judge calls its
+        # endpoint, and `check_save` opens its own transaction only after that answered.
+        return self._changeform_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        """Saved by `check_save`, as the API and the check pages do (validation, audit event)."""
+        try:
+            saved = check_save(
+                project=obj.project,
+                name=obj.name,
+                check_type=obj.type,
+                parameters=obj.parameters,
+                severity=obj.severity,
+                enabled=obj.enabled,
+                sample_rate=obj.sample_rate,
+                check=obj if change else None,
+                actor=request.user,
+            )
+        except CheckConfigError as exc:
+            raise ValidationError({exc.field or "parameters": exc.message}) from None
+        obj.pk = saved.pk
 
 
 @admin.register(Flag)
