@@ -36,6 +36,7 @@ class TickResult:
     rules: int = 0
     fired: list[int] = field(default_factory=list)
     resolved: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
     skipped: bool = False
 
 
@@ -64,6 +65,28 @@ def _in_cooldown(rule: AlertRule, last_resolved: datetime | None, now: datetime)
     return last_resolved is not None and now < last_resolved + timedelta(
         minutes=rule.cooldown_minutes
     )
+
+
+def _transition(
+    rule: AlertRule,
+    evaluation: Evaluation,
+    open_alert: Alert | None,
+    last_resolved: dict[int, datetime],
+    now: datetime,
+    result: TickResult,
+) -> None:
+    if evaluation.holds and open_alert is None:
+        if _in_cooldown(rule, last_resolved.get(rule.pk), now):
+            return
+        alert = alert_fire(rule=rule, evaluation=evaluation, now=now)
+        if alert is not None:
+            result.fired.append(alert.pk)
+    elif (
+        not evaluation.holds
+        and open_alert is not None
+        and alert_resolve(alert=open_alert, now=now, details=evaluation.details())
+    ):
+        result.resolved.append(open_alert.pk)
 
 
 def alerts_evaluate(*, now: datetime | None = None) -> TickResult:
@@ -110,20 +133,15 @@ def alerts_evaluate(*, now: datetime | None = None) -> TickResult:
                 reviews=any(r.metric == "reviewed_bad_rate" for r in project_rules),
             )
             for rule in project_rules:
-                evaluation = rule_evaluate(rule, cube, spans[rule.pk])
-                open_alert = firing.get(rule.pk)
-                if evaluation.holds and open_alert is None:
-                    if _in_cooldown(rule, last_resolved.get(rule.pk), now):
-                        continue
-                    alert = alert_fire(rule=rule, evaluation=evaluation, now=now)
-                    if alert is not None:
-                        result.fired.append(alert.pk)
-                elif (
-                    not evaluation.holds
-                    and open_alert is not None
-                    and alert_resolve(alert=open_alert, now=now, details=evaluation.details())
-                ):
-                    result.resolved.append(open_alert.pk)
+                try:
+                    evaluation = rule_evaluate(rule, cube, spans[rule.pk])
+                except Exception:
+                    # A rule stored in a shape the evaluation cannot read must not silence the
+                    # others: log it and go on.
+                    logger.exception("evaluating alert rule %s failed", rule.pk)
+                    result.failed.append(rule.pk)
+                    continue
+                _transition(rule, evaluation, firing.get(rule.pk), last_resolved, now, result)
         AlertRule.objects.filter(pk__in=ids).update(last_evaluated_at=now)
         result.rules = len(rules)
     if result.fired or result.resolved:

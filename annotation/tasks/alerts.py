@@ -13,4 +13,9 @@ def evaluate_alerts() -> dict[str, int]:
     from annotation.services.alerts import alerts_evaluate
 
     result = alerts_evaluate()
-    return {"rules": result.rules, "fired": len(result.fired), "resolved": len(result.resolved)}
+    return {
+        "rules": result.rules,
+        "fired": len(result.fired),
+        "resolved": len(result.resolved),
+        "failed": len(result.failed),
+    }

@@ -147,7 +147,7 @@ def test_the_beat_task_evaluates_the_rules(project: Project) -> None:
 
     make_rule(project, metric="volume", condition_value=0, min_count=1)
     _traffic_now(project)
-    assert evaluate_alerts.delay().get() == {"rules": 1, "fired": 1, "resolved": 0}
+    assert evaluate_alerts.delay().get() == {"rules": 1, "fired": 1, "resolved": 0, "failed": 0}
     assert Alert.objects.get().count == 5
 
 

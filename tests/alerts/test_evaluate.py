@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from annotation.models import Alert, AlertState, Project
+from annotation.models import Alert, AlertRule, AlertState, Project
 from annotation.services.alerts import alerts_evaluate
 from tests.alerts.rollups import NOW, hour, make_rule, put, put_flags, put_reviews
 from tests.factories import CheckFactory, QueueFactory
@@ -186,3 +186,14 @@ def test_rules_of_other_projects_read_their_own_rollups(
     put(other, -1, rated=100, negative=90)
     fired = alerts_evaluate(now=NOW).fired
     assert [Alert.objects.get(pk=pk).rule.project for pk in fired] == [other]
+
+
+def test_a_rule_the_evaluation_cannot_read_does_not_silence_the_others(project: Project) -> None:
+    broken = make_rule(project, name="broken")
+    # Stored around the validation (an old row, a hand edit): filters that are not lists.
+    AlertRule.objects.filter(pk=broken.pk).update(filters={"model_version": 5})
+    make_rule(project, name="sound")
+    put(project, -1, rated=100, negative=90)
+    result = alerts_evaluate(now=NOW)
+    assert result.failed == [broken.pk]
+    assert [Alert.objects.get(pk=pk).rule.name for pk in result.fired] == ["sound"]

@@ -21,6 +21,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Alert rules: evaluated {result.rules}, fired {len(result.fired)}, "
                 f"resolved {len(result.resolved)}."
+                + (f" Failed (see the log): rules {result.failed}." if result.failed else "")
             )
         runs = triggers_evaluate()
         self.stdout.write(
