@@ -17,7 +17,8 @@
 3. Starts gunicorn and lets `--annotators` threads, each on its own keep-alive connection, call
    POST /queues/{id}/next, spend `--think` seconds on the item (on average; 0 makes a closed loop
    that measures capacity rather than latency), then POST /items/{id}/annotations, `--rounds`
-   times; prints latency percentiles and checks that no slot was ever held twice.
+   times; prints latency percentiles and checks that no slot was ever held twice. The server
+   uses Redis for its cache and Celery broker (`BENCH_REDIS`, db 14 by default), as deployed.
 
 Uses (and recreates) the database `feedbackloop_bench_queues` (`BENCH_DB` to change it).
 """
@@ -178,6 +179,11 @@ def load(conn: psycopg.Connection, project_id: int, count: int) -> dict[str, int
     return {"feedback": feedback, "flags": flags}
 
 
+def _load() -> str:
+    """The machine's load average (1, 5, 15 minutes): other work shares its two cores."""
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
@@ -274,9 +280,9 @@ def main() -> None:
     from django.db import connection
 
     from annotation.models import Annotation, QueueItem
+    from annotation.selectors.sampling import queue_sample_preview
     from annotation.services.projects import member_upsert, project_create
     from annotation.services.queues import queue_create, queue_fill_now
-    from annotation.services.sampling import queue_sample_preview
 
     project = project_create(name="bench").obj.project
     lead = member_upsert(username="lead", project=project, role="lead").obj.user
@@ -344,7 +350,12 @@ def main() -> None:
                 f"p95 {percentile(values, 0.95):6.1f} ms   p99 {percentile(values, 0.99):6.1f} ms"
             )
 
-    with gunicorn(workers=args.workers, threads=args.threads) as url:
+    # As in production: the Django cache (the per-queue definitions) and the Celery broker on
+    # Redis, so a submit that finishes an item only queues its rollup rebuild.
+    redis = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/14")
+    served = {"REDIS_URL": redis, "CELERY_BROKER_URL": redis, "CELERY_RESULT_BACKEND": redis}
+    print(f"load average before the HTTP runs: {_load()}")
+    with gunicorn(workers=args.workers, threads=args.threads, **served) as url:
         tokens = [p.secret for p in people]
         annotate_over_http(url, queue.pk, tokens[:2], 5, args.overlap, 0)  # warm-up
         print("One annotator alone, no time on the item: the service time")
@@ -355,8 +366,10 @@ def main() -> None:
             f"{args.threads} threads"
         )
         report(annotate_over_http(url, queue.pk, tokens, args.rounds, args.overlap, args.think))
+        print(f"  load average: {_load()}")
         print(f"Closed loop (no time on the item), {args.annotators} annotators: capacity")
         report(annotate_over_http(url, queue.pk, tokens, args.rounds, args.overlap, 0))
+        print(f"  load average: {_load()}")
     over = (
         QueueItem.objects.filter(queue=queue, annotations_done__gt=args.overlap).count()
         + Annotation.objects.filter(item__queue=queue)
