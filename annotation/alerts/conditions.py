@@ -118,7 +118,9 @@ def interval(metric: str, sums: dict[str, float]) -> tuple[float, float] | None:
         )
         return (share.low, share.high) if share else None
     numerator, denominator = METRIC_COUNTERS[metric][:2]
-    return wilson(round(sums.get(numerator, 0)), round(sums.get(denominator, 0)))
+    n = round(sums.get(denominator, 0))
+    # Never more successes than trials, whatever a rollup row holds.
+    return wilson(min(round(sums.get(numerator, 0)), n), n)
 
 
 def _number(value: float) -> float | None:

@@ -203,3 +203,9 @@ def test_reviewed_bad_rate_is_the_hajek_estimate() -> None:
     assert result.count == 5
     assert result.ci95 is not None and result.ci95[0] < result.value < result.ci95[1]
     assert result.holds
+
+
+def test_an_interval_never_rests_on_more_successes_than_trials() -> None:
+    hourly = series(2, flagged=[0, 12], checked=[0, 10])
+    result = evaluate(Rule("flag_rate", "threshold", 0.5), hourly, rule_spans(at(1, 30), 30, 60))
+    assert result.ci95 == pytest.approx(proportion_confint(10, 10, method="wilson"))
