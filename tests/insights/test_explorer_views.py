@@ -344,7 +344,7 @@ def test_it_opens_one_interaction_with_flags_feedback_and_settled_review(
     assert "Leaked &lt;i&gt;my&lt;/i&gt; number" in html
     assert "doc-7" in html and "Reset via Settings" in html
     assert "phone" in html and "a phone number" in html
-    assert "Hand picked" in html and "<strong>Final</strong>" in html and "verdict: bad" in html
+    assert "Hand picked" in html and "<strong>Final</strong>" in html and "Verdict: Bad" in html
 
 
 def test_an_htmx_request_gets_only_the_interaction(lead: Persona, interactions: Any) -> None:
