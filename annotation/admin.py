@@ -65,10 +65,35 @@ class ProjectAdmin(LeadScopedAdmin):
 
 @admin.register(ProjectKey)
 class ProjectKeyAdmin(LeadScopedAdmin):
-    list_display = ["prefix", "project", "name", "created_at", "last_used_at", "revoked_at"]
+    list_display = [
+        "prefix",
+        "project",
+        "name",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    ]
     list_filter = ["project"]
-    # Keys are created by `createproject` (shown once); here they can only be renamed or revoked.
-    readonly_fields = ["project", "prefix", "key_hash", "created_at", "last_used_at"]
+    # Keys are created by `createproject` or the keys page (shown once); here they can be renamed,
+    # or revoked through the audited service (the action below), never un-revoked.
+    readonly_fields = [
+        "project",
+        "prefix",
+        "key_hash",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    ]
+    actions = ["revoke_keys"]
+
+    @admin.action(description="Revoke the selected keys now")
+    def revoke_keys(self, request: HttpRequest, queryset: Any) -> None:
+        from annotation.services.credentials import project_key_revoke
+
+        for key in queryset.filter(revoked_at__isnull=True):
+            project_key_revoke(key=key, actor=request.user, request=request)
 
 
 @admin.register(Membership)
@@ -91,9 +116,33 @@ class MembershipAdmin(LeadScopedAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["prefix", "user", "name", "created_at", "last_used_at"]
-    readonly_fields = ["user", "prefix", "key_hash", "created_at", "last_used_at"]
+    list_display = [
+        "prefix",
+        "user",
+        "name",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    ]
+    readonly_fields = [
+        "user",
+        "prefix",
+        "key_hash",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    ]
     search_fields = ["user__username"]
+    actions = ["revoke_tokens"]
+
+    @admin.action(description="Revoke the selected tokens now")
+    def revoke_tokens(self, request: HttpRequest, queryset: Any) -> None:
+        from annotation.services.credentials import user_token_revoke
+
+        for token in queryset.filter(revoked_at__isnull=True):
+            user_token_revoke(token=token, actor=request.user, request=request)
 
 
 class FeedbackInline(admin.TabularInline):

@@ -262,3 +262,37 @@ def test_ingestion_keys_cannot_manage_keys_or_tokens(keyed_project: KeyedProject
 
     assert client.get("/api/v1/keys", {"project": "support-bot"}).status_code in (401, 403)
     assert client.get("/api/v1/tokens").status_code in (401, 403)
+
+
+def test_the_admin_revokes_through_the_audited_service_and_never_un_revokes(
+    keyed_project: KeyedProject, lead: Persona
+) -> None:
+    from django.test import Client
+
+    key = ProjectKey.objects.get(project=keyed_project.project)
+    client = Client()
+    client.force_login(lead.user)
+
+    response = client.post(
+        "/admin/annotation/projectkey/",
+        {"action": "revoke_keys", "_selected_action": [key.pk]},
+    )
+
+    assert response.status_code == 302
+    key.refresh_from_db()
+    assert key.revoked_at is not None
+    assert AuditEvent.objects.get(action="key.revoked").actor == lead.user
+    change = client.post(
+        f"/admin/annotation/projectkey/{key.pk}/change/",
+        {
+            "name": "renamed",
+            "scope": "ingest",
+            "allowed_origins": "[]",
+            "rate_limit_per_minute": "",
+            "revoked_at": "",
+        },
+    )
+    assert change.status_code == 302
+    key.refresh_from_db()
+    assert key.name == "renamed" and key.revoked_at is not None
+    assert error(ingest(keyed_project.key, "z"))["code"] == "key_revoked"
