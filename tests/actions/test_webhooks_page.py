@@ -109,3 +109,17 @@ def test_another_projects_delivery_is_not_found(
     delivery = WebhookDelivery.objects.create(webhook=theirs, event="x", status="failed")
     response = browser(lead).post(f"{PAGE}/deliveries/{delivery.pk}/redeliver")
     assert response.status_code == 404
+
+
+def test_redeliver_pressed_again_while_sending_shows_the_row(
+    lead: Persona, failed: WebhookDelivery, django_capture_on_commit_callbacks: Any
+) -> None:
+    url = f"{PAGE}/deliveries/{failed.pk}/redeliver"
+    client = browser(lead)
+    with django_capture_on_commit_callbacks(execute=False):
+        first = client.post(url, HTTP_HX_REQUEST="true")
+        again = client.post(url, HTTP_HX_REQUEST="true")
+    assert first.status_code == again.status_code == 200
+    assert "sending" in again.content.decode()
+    failed.refresh_from_db()
+    assert (failed.status, failed.attempts) == ("pending", 0)
