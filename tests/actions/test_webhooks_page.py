@@ -123,3 +123,10 @@ def test_redeliver_pressed_again_while_sending_shows_the_row(
     assert "sending" in again.content.decode()
     failed.refresh_from_db()
     assert (failed.status, failed.attempts) == ("pending", 0)
+
+
+def test_the_lead_hub_links_to_it(lead: Persona) -> None:
+    from django.urls import reverse
+
+    html = browser(lead).get(reverse("lead-hub")).content.decode()
+    assert f'href="{PAGE}"' in html
