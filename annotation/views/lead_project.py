@@ -208,17 +208,17 @@ def _save_check(request: HtmxHttpRequest, project: Project, check: Check | None)
                 project=project,
                 name=data["name"],
                 check_type=data["type"],
-                parameters=data["parameters"],
+                parameters=form.parameters_value(),
                 severity=data["severity"],
                 enabled=data["enabled"],
                 sample_rate=data["sample_rate"],
                 check=check,
             )
         except CheckConfigError as error:
-            field = error.field.split(".", 1)[0] if error.field else ""
-            if field in form.fields:
-                where = error.field.split(".", 1)[1] if "." in error.field else ""
-                form.add_error(field, f"{where}: {error.message}" if where else error.message)
+            if error.field.startswith("parameters"):
+                form.add_parameter_error(error.field, error.message)
+            elif error.field in form.fields:
+                form.add_error(error.field, error.message)
             else:
                 form.add_error(None, str(error))
         else:

@@ -119,3 +119,58 @@ def test_other_members_get_403(project: Project, request: pytest.FixtureRequest,
     assert client.get(f"/lead/projects/{project.name}/checks").status_code == 403
     assert client.post(f"/lead/projects/{project.name}/checks/{check.pk}/toggle").status_code == 403
     assert Check.objects.get(pk=check.pk).enabled
+
+
+def test_the_type_fields_make_the_parameters(project: Project, lead: Persona) -> None:
+    response = browser(lead).post(
+        f"/lead/projects/{project.name}/checks/new",
+        {
+            "name": "words",
+            "type": "blocklist",
+            "severity": "20",
+            "sample_rate": "1",
+            "enabled": "on",
+            "blocklist_terms": "project zeus\n\n  launch date  \n",
+            # Fields of other types are ignored.
+            "judge_rubric": "ignored",
+        },
+    )
+
+    assert response.status_code == 302
+    check = Check.objects.get(project=project, name="words")
+    assert check.parameters["terms"] == ["project zeus", "launch date"]
+    assert check.parameters["include_defaults"] is False  # an unticked box
+    assert "rubric" not in check.parameters
+
+
+def test_a_parameter_problem_is_shown_on_its_field(project: Project, lead: Persona) -> None:
+    response = browser(lead).post(
+        f"/lead/projects/{project.name}/checks/new",
+        {
+            "name": "shape",
+            "type": "format",
+            "severity": "20",
+            "sample_rate": "1",
+            "format_deny_patterns": "ok\n(unclosed",
+        },
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 400
+    error = html[html.index('data-error-for="format_deny_patterns"') :]
+    assert error.split("</p>")[0].count("deny_patterns[1]") == 1
+    assert not Check.objects.filter(name="shape").exists()
+
+
+def test_the_edit_form_shows_the_parameters_in_their_fields(
+    project: Project, lead: Persona
+) -> None:
+    check = Check.objects.get(project=project, name="blocklist")
+    check.parameters = {"terms": ["alpha", "beta"], "include_defaults": True, "scan_prompt": False}
+    check.save()
+
+    html = browser(lead).get(f"/lead/projects/{project.name}/checks/{check.pk}").content.decode()
+
+    assert "alpha\nbeta</textarea>" in html
+    assert 'data-check-section="blocklist"' in html and "js/check-form.js" in html
+    assert 'name="parameters"' in html
