@@ -353,7 +353,13 @@ def main() -> None:
     # As in production: the Django cache (the per-queue definitions) and the Celery broker on
     # Redis, so a submit that finishes an item only queues its rollup rebuild.
     redis = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/14")
-    served = {"REDIS_URL": redis, "CELERY_BROKER_URL": redis, "CELERY_RESULT_BACKEND": redis}
+    served = {
+        "REDIS_URL": redis,
+        "CELERY_BROKER_URL": redis,
+        "CELERY_RESULT_BACKEND": redis,
+        # Plain HTTP on 127.0.0.1 (TLS ends in front of gunicorn in production).
+        "SECURE_SSL_REDIRECT": "false",
+    }
     print(f"load average before the HTTP runs: {_load()}")
     with gunicorn(workers=args.workers, threads=args.threads, **served) as url:
         tokens = [p.secret for p in people]
