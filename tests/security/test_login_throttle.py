@@ -23,9 +23,7 @@ def _fresh_cache() -> None:
 
 
 def attempt(client: Client, username: str, password: str, ip: str = "10.0.0.1") -> Any:
-    return client.post(
-        LOGIN, {"username": username, "password": password}, REMOTE_ADDR=ip
-    )
+    return client.post(LOGIN, {"username": username, "password": password}, REMOTE_ADDR=ip)
 
 
 @override_settings(LOGIN_FAILURES_PER_ACCOUNT=5, LOGIN_LOCK_SECONDS=900)
@@ -78,9 +76,7 @@ def test_a_success_before_the_limit_clears_the_count(annotator: Persona) -> None
 
 
 @override_settings(LOGIN_FAILURES_PER_ACCOUNT=100, LOGIN_FAILURES_PER_ADDRESS=4)
-def test_one_address_spraying_many_accounts_is_locked(
-    annotator: Persona, lead: Persona
-) -> None:
+def test_one_address_spraying_many_accounts_is_locked(annotator: Persona, lead: Persona) -> None:
     client = Client()
     for name in ("a1", "a2", "a3", "a4"):
         attempt(client, name, "guess", ip="10.9.9.9")
@@ -96,7 +92,9 @@ def test_the_lock_holds_for_the_admin_login_too(lead: Persona) -> None:
     attempt(client, "lead", "wrong")
 
     admin = client.post(
-        "/admin/login/?next=/admin/", {"username": "lead", "password": RIGHT}, REMOTE_ADDR="10.0.0.1"
+        "/admin/login/?next=/admin/",
+        {"username": "lead", "password": RIGHT},
+        REMOTE_ADDR="10.0.0.1",
     )
 
     assert admin.status_code == 200
