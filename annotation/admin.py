@@ -317,7 +317,7 @@ class CheckAdmin(LeadScopedAdmin):
     ) -> Any:
         # Not in one transaction, unlike other admin forms: validating an LLM judge calls its
         # endpoint, and `check_save` opens its own transaction only after that answered.
-        return self._changeform_view(request, object_id, form_url, extra_context)
+        return self._changeform_view(request, object_id, form_url, extra_context)  # type: ignore[attr-defined]
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         """Saved by `check_save`, as the API and the check pages do (validation, audit event)."""

@@ -49,9 +49,9 @@ from annotation.selectors.queues import (
     queue_stats,
     with_last_fill,
 )
+from annotation.selectors.sampling import queue_sample_preview
 from annotation.services.leasing import lease_next
 from annotation.services.queues import queue_create, queue_fill_request, queue_update
-from annotation.services.sampling import queue_sample_preview
 
 
 def readable_queue(request: Request, queue_id: int) -> QueueAccess:

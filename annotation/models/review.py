@@ -419,3 +419,9 @@ class QueueCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.name} of queue {self.queue_id}: {self.delta:+d}"
+
+
+# Items a lead added by hand (the explorer's "send to queue"): no sampling design chose them, so
+# weighted estimates and a check's catch statistics leave them out.
+MANUAL = "manual"
+MANUAL_ITEMS = models.Q(fill__isnull=True, stratum=MANUAL)

@@ -119,14 +119,18 @@ def project_access(
     if project is None or project == "":
         raise NotFound("Name a project you belong to.", details={"project": ["required"]})
     uid = person_id(user)
+    found: Project | None = None
+    role: Role | None = None
     if isinstance(project, Project):
-        found: Project | None = project
-    elif uid is None:
-        found = None
-    else:
-        lookup = Q(pk=project) if isinstance(project, int) else Q(name=project)
-        found = Project.objects.filter(lookup).first()
-    role = role_in(user, found) if found is not None else None
+        found, role = project, role_in(user, project)
+    elif uid is not None:
+        # One query: the caller's membership joined to the project (none: not theirs, or none).
+        lookup = {"project_id": project} if isinstance(project, int) else {"project__name": project}
+        membership = (
+            Membership.objects.select_related("project").filter(user_id=uid, **lookup).first()
+        )
+        if membership is not None:
+            found, role = membership.project, Role(membership.role)
     if found is None or role is None:
         raise NotFound(f"No project {project!r} among yours.")
     if role not in roles:

@@ -27,11 +27,10 @@ from django.db.models import BooleanField, ExpressionWrapper
 from django.utils import timezone
 
 from annotation.models import Annotation, Check, Flag, Severity
-from annotation.models.review import Adjudication, ItemState, Queue, QueueItem
+from annotation.models.review import MANUAL_ITEMS, Adjudication, ItemState, Queue, QueueItem
 from annotation.review.guard import Catches, GuardTally, parse_catches, should_catch, truth_problem
 from annotation.review.settle import NEGATIVE_VERDICTS, schema_roles, settle
 from annotation.selectors.queue_counters import QueueCounts, queue_counts_for
-from annotation.services.manual_items import MANUAL_ITEMS
 
 EVALUATOR_FAILURES = ("evaluator_error", "evaluator_unavailable", "evaluator_auth")
 REPORT_TTL = 600

@@ -30,6 +30,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Left
 from django.db.models.sql.compiler import SQLCompiler
 
+from annotation.insights.definitions import NEGATIVE_RATING
 from annotation.insights.query import (
     DIMENSIONS,
     InvalidQuery,
@@ -53,7 +54,6 @@ from annotation.models import (
 from annotation.models.feedback import FeedbackKind
 from annotation.models.review import ItemState
 from annotation.review.settle import is_negative, schema_roles, settle
-from annotation.services.rollups import NEGATIVE_RATING
 
 PAGE_SIZE = 50
 # "All matching" sends at most this many interactions to a queue in one go.

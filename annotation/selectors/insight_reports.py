@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db.models import Min, Sum
 
+from annotation.insights.definitions import NEGATIVE_RATING
 from annotation.insights.query import Range
 from annotation.insights.reports import template_row
 from annotation.insights.slices import SliceCount
@@ -29,7 +30,6 @@ from annotation.models import (
 from annotation.models.insights import SLICE_FIELDS
 from annotation.models.review import ItemState
 from annotation.review.settle import SchemaRoles, schema_roles, settle
-from annotation.services.rollups import NEGATIVE_RATING
 
 _BATCH = 2_000
 # Bounds of the scans behind stored reports (the newest rows of the window are kept).

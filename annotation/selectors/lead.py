@@ -20,11 +20,12 @@ from annotation.models.review import (
     Queue,
     QueueFill,
 )
+from annotation.sampling.sql import Preview
 from annotation.schemas.queue_definition import queue_definition_errors
 from annotation.selectors.access import LEADS, projects_for
 from annotation.selectors.queue_counters import queue_counts_for
 from annotation.selectors.queues import queue_stats
-from annotation.services.sampling import Preview, queue_sample_preview
+from annotation.selectors.sampling import queue_sample_preview
 
 # What a draft queue needs to be sampled; the other parts of a definition do not change a fill.
 _SAMPLING_KEYS = ("sources", "filters", "priority")

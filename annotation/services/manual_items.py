@@ -15,15 +15,11 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from annotation.models import AuditEvent, Interaction, Queue, QueueItem
-from annotation.models.review import QueueState
+from annotation.models.review import MANUAL, QueueState
 
-MANUAL = "manual"
-# The items no sampling design chose: weighted estimates exclude them.
-MANUAL_ITEMS = Q(fill__isnull=True, stratum=MANUAL)
 MAX_MANUAL_ITEMS = 5_000
 _BATCH = 1_000
 

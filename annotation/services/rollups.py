@@ -18,6 +18,7 @@ from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
+from annotation.insights.definitions import IMPLICIT_NEGATIVE_EVENTS, NEGATIVE_RATING
 from annotation.models import (
     Adjudication,
     Annotation,
@@ -32,12 +33,9 @@ from annotation.models import (
     SliceRollup,
 )
 from annotation.models.insights import SLICE_FIELDS
-from annotation.models.review import ItemState
+from annotation.models.review import MANUAL_ITEMS, ItemState
 from annotation.review.settle import is_negative, schema_roles, settle
-from annotation.services.manual_items import MANUAL_ITEMS
 
-NEGATIVE_RATING = 0.4
-IMPLICIT_NEGATIVE_EVENTS = ("abandoned", "rephrased", "regenerated")
 _BATCH = 200
 
 SliceKey = tuple[str, ...]

@@ -11,8 +11,8 @@ import pytest
 from annotation.models import Project, Queue
 from annotation.models.review import MAX_FILL_EVERY_MINUTES
 from annotation.schemas.queue_definition import MAX_LAST_HOURS, MAX_SOURCES
+from annotation.selectors.sampling import queue_sample_preview
 from annotation.services.queues import queue_fill_now
-from annotation.services.sampling import queue_sample_preview
 from tests.conftest import Persona
 from tests.lead.conftest import form_data, sources_data
 from tests.review.conftest import make_queue

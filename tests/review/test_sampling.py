@@ -8,8 +8,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotation.models import Check, Interaction, Project, Queue, QueueItem
+from annotation.selectors.sampling import queue_sample_preview
 from annotation.services.queues import queue_fill_now, queue_update
-from annotation.services.sampling import queue_sample_insert, queue_sample_preview
+from annotation.services.sampling import queue_sample_insert
 from tests.conftest import Persona
 from tests.review.conftest import make_queue
 from tests.review.data import flag, implicit, interaction, label, rating
