@@ -8,12 +8,16 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.cache import cache
+from django.db.models import Count, Max
+
 from annotation.models import Adjudication, Annotation, Queue
 from annotation.review.annotator_quality import AnnotatorQuality, annotator_quality
 from annotation.review.settle import schema_roles
 from annotation.schemas.label_schema import FieldSpec, comparable
 
 MAX_ANNOTATIONS = 50_000
+CACHE_SECONDS = 600
 
 
 @dataclass(frozen=True)
@@ -49,10 +53,37 @@ def _key(spec: FieldSpec, value: Any) -> Hashable | None:
 
 
 def queue_quality(queue: Queue) -> QueueQuality:
-    """Each annotator's agreement with the others and with adjudications on the main field."""
+    """Each annotator's agreement with the others and with adjudications on the main field.
+
+    The progress page polls every 10 s: the answer is cached under a signature of the queue's
+    annotations and adjudications (two indexed aggregates), so it is computed again only when
+    one of them changed.
+    """
     spec = _main_field(queue)
     if spec is None:
         return QueueQuality(field=None, annotators=[])
+    annotations = Annotation.objects.filter(item__queue=queue).aggregate(
+        n=Count("id"), last=Max("updated_at")
+    )
+    adjudications = Adjudication.objects.filter(item__queue=queue).aggregate(
+        n=Count("id"), last=Max("id")
+    )
+    key = "queue-quality:{}:{}:{}:{}:{}:{}".format(
+        queue.pk,
+        spec.name,
+        annotations["n"],
+        annotations["last"].isoformat() if annotations["last"] else "",
+        adjudications["n"],
+        adjudications["last"] or "",
+    )
+    found: QueueQuality | None = cache.get(key)
+    if found is None:
+        found = _queue_quality(queue, spec)
+        cache.set(key, found, CACHE_SECONDS)
+    return found
+
+
+def _queue_quality(queue: Queue, spec: FieldSpec) -> QueueQuality:
     rows = list(
         Annotation.objects.filter(item__queue=queue)
         .order_by("-id")

@@ -106,3 +106,30 @@ def test_the_progress_page_shows_quality_with_sample_sizes(
     assert '<td data-col="adjudications">0%</td>' in row
     assert '<td data-col="adjudications-n">1</td>' in row
     assert 'data-quality="second"' in html
+
+
+def test_it_is_computed_again_only_when_answers_change(
+    project: Project, lead: Persona, annotator: Persona
+) -> None:
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    cache.clear()
+    second = _persona(project, "second", Role.ANNOTATOR)
+    queue: Queue = make_queue(project, [annotator, second], name="Cached", overlap=2)
+    item = QueueItemFactory(queue=queue, interaction=InteractionFactory(project=project))
+    annotate(item, annotator, {"verdict": "good"})
+    annotate(item, second, {"verdict": "good"})
+    first = queue_quality(queue)
+
+    with CaptureQueriesContext(connection) as again:
+        assert queue_quality(queue) == first
+    other = QueueItemFactory(queue=queue, interaction=InteractionFactory(project=project))
+    annotate(other, annotator, {"verdict": "good"})
+    annotate(other, second, {"verdict": "bad"})
+    changed = {row.annotator: row for row in queue_quality(queue).annotators}
+
+    assert len(again) == 2  # the two signatures, not the answers
+    assert (changed["annotator"].with_others.agreed, changed["annotator"].with_others.n) == (1, 2)
+    cache.clear()
