@@ -87,10 +87,13 @@ def test_two_workers_racing_fire_a_trigger_once_per_batch(race_project: Project)
         assert after.watermark_from == before.watermark_to
 
 
+@pytest.mark.django_db
 def test_a_worker_that_loses_the_race_between_count_and_update_does_not_fire(
-    race_project: Project, monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from annotation.services import triggers as service
+
+    race_project = project_create(name="race").obj.project
 
     examples = Examples(race_project)
     trigger = trigger_create(
