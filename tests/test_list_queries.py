@@ -121,7 +121,6 @@ LISTS: dict[str, Any] = {
     "guidelines API": _api(_lead, lambda w: f"/api/v1/guidelines?project={w.project.name}"),
     "exports API": _api(_lead, lambda w: "/api/v1/exports"),
     # Read from the queues' counters and recent work, not from every item and annotation.
-    "queue progress": _page(_lead, lambda w: f"/lead/queues/{w.queue.pk}/progress"),
     "queue stats API": _api(_lead, lambda w: f"/api/v1/queues/{w.queue.pk}/stats"),
     "fill preview API": _api(_lead, lambda w: f"/api/v1/queues/{w.queue.pk}/fill/preview"),
 }

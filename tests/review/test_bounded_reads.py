@@ -79,8 +79,6 @@ def _reads(request: Callable[[], Any]) -> list[str]:
 
 
 READS = {
-    "progress page": lambda lead, q: _page(lead, f"/lead/queues/{q.pk}/progress"),
-    "progress partial": lambda lead, q: _page(lead, f"/lead/queues/{q.pk}/progress", htmx=True),
     "stats API": lambda lead, q: _api(lead, f"/api/v1/queues/{q.pk}/stats"),
     "lead hub": lambda lead, q: _page(lead, "/lead/"),
     "queues API": lambda lead, q: _api(lead, "/api/v1/queues"),
@@ -103,6 +101,27 @@ def test_polled_reads_cost_the_same_for_a_small_and_a_large_queue(
 
     assert len(large) == len(small), "\n".join(large)
     assert [sql for sql in large if _scans(sql)] == []
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_the_progress_page_counts_items_from_the_counters(
+    htmx: bool, project: Project, lead: Persona, annotator: Persona, other_annotator: Persona
+) -> None:
+    """The page's counts and pace are bounded reads; its annotator-quality panel reads the
+    queue's latest answers itself (at most 50,000, cached while they are unchanged)."""
+    people = [annotator, other_annotator]
+    queue = make_queue(project, people, name="Polled", overlap=2)
+    _grow(queue, people, 2)
+    request = _page(lead, f"/lead/queues/{queue.pk}/progress", htmx=htmx)
+    request()
+    _grow(queue, people, 30)
+
+    reads = _reads(request)
+
+    lowered = [sql.lower() for sql in reads]
+    assert not [sql for sql in lowered if ITEMS.search(sql) and "group by" in sql]
+    assert any("annotation_queuecounter" in sql for sql in lowered)
+    assert not [sql for sql in reads if ITEMS.search(sql) and "count(" in sql.lower()]
 
 
 def test_the_progress_reads_its_counts_from_the_counters(
