@@ -35,6 +35,7 @@ from annotation.models.review import (
     QueueFill,
     QueueItem,
 )
+from annotation.schemas.queue_definition import queue_definition_errors
 from annotation.services.check_config import check_save, check_validate
 from annotation.services.guidelines import guideline_publish, guideline_text_problem
 from annotation.services.ingestion import feedback_link_check, feedback_update
@@ -424,6 +425,13 @@ class QueueAdminForm(forms.ModelForm):
             field.queryset = field.queryset.filter(  # type: ignore[attr-defined]
                 memberships__project_id=project_id
             )
+
+    def _post_clean(self) -> None:
+        # The definition's own validation (sources, filters, schema), as the services run it.
+        super()._post_clean()
+        for field, messages in queue_definition_errors(self.instance).items():
+            for message in messages:
+                self.add_error(field if field in self.fields else None, message)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

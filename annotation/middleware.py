@@ -24,9 +24,11 @@ from django.core.handlers.asgi import ASGIRequest
 from django.core.handlers.wsgi import LimitedStream
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
+from django.views.defaults import page_not_found, permission_denied
 from django_htmx.http import reswap, retarget
 
-from annotation.errors import AppError, error_body
+from annotation.errors import AppError, Forbidden, NotFound, error_body
 from annotation.schemas.safe_json import printable
 
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -166,8 +168,8 @@ def _bad_input(
 class AppErrorMiddleware:
     """The page handler of `annotation.errors.AppError`: the one place a refusal becomes a page.
 
-    404 and 403 go to Django's handlers (the styled 404/403 pages, which say nothing more than
-    the message); other statuses render the "not accepted" page with the message, or, for an
+    404 and 403 (and Django's own Http404 and PermissionDenied) render the styled 404/403 pages,
+    which say nothing more than the message; other statuses render the "not accepted" page with the message, or, for an
     htmx request, the message as a fragment at the top of the page so the form stays as it was.
     API views never get here: their refusals go through `annotation.api.errors`.
     """
@@ -179,23 +181,31 @@ class AppErrorMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not isinstance(exception, AppError):
+        if _is_api(request):
             return None
-        if exception.status_code == 404:
-            raise Http404(exception.message) from exception
-        if exception.status_code == 403:
-            raise PermissionDenied(exception.message) from exception
-        field = ""
-        if isinstance(exception.details, Mapping) and exception.details:
-            field = str(next(iter(exception.details)))
-        response = _bad_input(
-            request,
-            field,
-            exception.message,
-            status=exception.status_code,
-            code=exception.code,
-            details=dict(exception.details) if isinstance(exception.details, Mapping) else None,
-        )
-        for name, value in exception.headers.items():
-            response[name] = value
+        response: HttpResponse
+        if isinstance(exception, Http404 | NotFound):
+            message = exception.message if isinstance(exception, NotFound) else str(exception)
+            response = page_not_found(request, Http404(message))
+        elif isinstance(exception, PermissionDenied | Forbidden):
+            message = exception.message if isinstance(exception, Forbidden) else str(exception)
+            response = permission_denied(request, PermissionDenied(message))
+        elif isinstance(exception, AppError):
+            field = ""
+            if isinstance(exception.details, Mapping) and exception.details:
+                field = str(next(iter(exception.details)))
+            response = _bad_input(
+                request,
+                field,
+                exception.message,
+                status=exception.status_code,
+                code=exception.code,
+                details=dict(exception.details) if isinstance(exception.details, Mapping) else None,
+            )
+            for name, value in exception.headers.items():
+                response[name] = value
+        else:
+            return None
+        # The same URL answers a full page or an htmx partial: caches must keep them apart.
+        patch_vary_headers(response, ("HX-Request",))
         return response

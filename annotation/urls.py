@@ -2,10 +2,44 @@ from __future__ import annotations
 
 from django.urls import path
 
+from annotation.views import security_pages
 from annotation.views.adjudication import adjudicate, adjudication_list
 from annotation.views.agreement import agreement_page
+from annotation.views.alerts import (
+    alert_detail,
+    alerts_page,
+    rule_delete,
+    rule_edit,
+    rule_new,
+)
+from annotation.views.explorer import explorer, interaction_detail, send_to_queue
+from annotation.views.export_tools import (
+    export_preset_create,
+    export_preset_remove,
+    export_preview_page,
+)
+from annotation.views.exports import export_detail, export_manifest, exports_page
 from annotation.views.home import home
+from annotation.views.insight_reports import (
+    insights_request,
+    insights_retrieval,
+    insights_signals,
+    insights_slices,
+    insights_templates,
+    insights_themes,
+)
+from annotation.views.insights import compare, overview
 from annotation.views.lead_guidelines import guideline_preview, guideline_version_page, guidelines
+from annotation.views.lead_items import queue_items_page
+from annotation.views.lead_project import (
+    check_edit,
+    check_new,
+    check_toggle,
+    checks_page,
+    member_delete,
+    member_role,
+    members_page,
+)
 from annotation.views.lead_queues import (
     hub,
     queue_edit,
@@ -18,6 +52,9 @@ from annotation.views.lead_queues import (
     queue_progress_page,
     queue_resume,
 )
+from annotation.views.privacy import privacy_page, retention_runs_partial
+from annotation.views.schema_preview import schema_preview
+from annotation.views.webhooks import delivery_redeliver_view, webhooks_page
 from annotation.views.workspace import (
     annotation_edit,
     item_skip,
@@ -75,7 +112,6 @@ urlpatterns = [
 ]
 
 # Exports.
-from annotation.views.exports import export_detail, export_manifest, exports_page  # noqa: E402
 
 urlpatterns += [
     path("exports/", exports_page, name="exports"),
@@ -84,7 +120,6 @@ urlpatterns += [
 ]
 
 # The interaction explorer (insights): the dashboards link every point and bar here.
-from annotation.views.explorer import explorer, interaction_detail, send_to_queue  # noqa: E402
 
 urlpatterns += [
     path("insights/<slug:name>/interactions", explorer, name="insights-explorer"),
@@ -98,7 +133,6 @@ urlpatterns += [
 
 # The insights dashboards: a project's overview (the landing page of its leads and engineers) and
 # the comparison of two variants.
-from annotation.views.insights import compare, overview  # noqa: E402
 
 urlpatterns += [
     path("insights/<slug:name>/", overview, name="insights-overview"),
@@ -106,14 +140,6 @@ urlpatterns += [
 ]
 
 # Insight reports: worst slices, comment themes, prompt templates, retrieval, retraining signal.
-from annotation.views.insight_reports import (  # noqa: E402
-    insights_request,
-    insights_retrieval,
-    insights_signals,
-    insights_slices,
-    insights_templates,
-    insights_themes,
-)
 
 urlpatterns += [
     path("insights/<slug:name>/slices", insights_slices, name="insights-slices"),
@@ -130,7 +156,6 @@ urlpatterns += [
 
 # Security: a project's audit log and keys (leads), your own API tokens, a form kept across an
 # expired session.
-from annotation.views import security_pages  # noqa: E402
 
 urlpatterns += [
     path("lead/projects/<slug:name>/audit", security_pages.audit_page, name="lead-audit"),
@@ -162,13 +187,6 @@ urlpatterns += [
 ]
 
 # Alerts: a project's rules and alerts, the rule form (leads), one alert with its chart.
-from annotation.views.alerts import (  # noqa: E402
-    alert_detail,
-    alerts_page,
-    rule_delete,
-    rule_edit,
-    rule_new,
-)
 
 urlpatterns += [
     path("lead/projects/<slug:name>/alerts", alerts_page, name="lead-alerts"),
@@ -191,11 +209,6 @@ urlpatterns += [
 ]
 
 # Export tools: a preview before building, and presets saved per project.
-from annotation.views.export_tools import (  # noqa: E402
-    export_preset_create,
-    export_preset_remove,
-    export_preview_page,
-)
 
 urlpatterns += [
     path("exports/preview", export_preview_page, name="export-preview"),
@@ -206,15 +219,6 @@ urlpatterns += [
 ]
 
 # A project's members and automated checks, managed by its leads.
-from annotation.views.lead_project import (  # noqa: E402
-    check_edit,
-    check_new,
-    check_toggle,
-    checks_page,
-    member_delete,
-    member_role,
-    members_page,
-)
 
 urlpatterns += [
     path("lead/projects/<slug:name>/members", members_page, name="lead-members"),
@@ -237,21 +241,18 @@ urlpatterns += [
 ]
 
 # A queue's items, with their states, reasons and annotations.
-from annotation.views.lead_items import queue_items_page  # noqa: E402
 
 urlpatterns += [
     path("lead/queues/<int:queue_id>/items", queue_items_page, name="lead-queue-items"),
 ]
 
 # The label schema builder's live preview (the annotator's form for a schema as typed).
-from annotation.views.schema_preview import schema_preview  # noqa: E402
 
 urlpatterns += [
     path("lead/projects/<slug:name>/schema-preview", schema_preview, name="lead-schema-preview"),
 ]
 
 # Privacy: a project's privacy mode and retention, with the latest retention runs (leads).
-from annotation.views.privacy import privacy_page, retention_runs_partial  # noqa: E402
 
 urlpatterns += [
     path("lead/projects/<slug:name>/privacy", privacy_page, name="lead-privacy"),
@@ -261,7 +262,6 @@ urlpatterns += [
 ]
 
 # Webhooks: a project's targets, triggers and delivery log, with redelivery (leads).
-from annotation.views.webhooks import delivery_redeliver_view, webhooks_page  # noqa: E402
 
 urlpatterns += [
     path("lead/projects/<slug:name>/webhooks", webhooks_page, name="lead-webhooks"),

@@ -7,6 +7,7 @@ The table is checked against the URL conf: a new page without an entry fails her
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -98,6 +99,21 @@ PAGES: dict[str, Page] = {
     "lead-check-toggle": page("POST"),
     "lead-queue-items": page("GET"),
     "lead-schema-preview": page("POST"),
+    "lead-audit": page("GET"),
+    "lead-keys": page("GET"),
+    "lead-key-create": page("POST"),
+    "lead-key-revoke": page("POST"),
+    "lead-key-rotate": page("POST"),
+    "account-tokens": page("GET"),
+    "account-token-create": page("POST"),
+    "account-token-revoke": page("POST"),
+    "account-token-rotate": page("POST"),
+    "form-rescue": page("GET"),
+    "lead-alerts": page("GET"),
+    "lead-alert-rule-new": page("GET", "POST"),
+    "lead-alert-rule-edit": page("GET", "POST"),
+    "lead-alert-rule-delete": page("POST"),
+    "lead-alert-detail": page("GET"),
 }
 
 
@@ -160,7 +176,30 @@ def _lead_tool_objects(project: Project, lead: Persona) -> dict[str, int]:
     preset = ExportPreset.objects.create(project=project, name="p", request={"kind": "sft"})
     check = Check.objects.filter(project=project).first()
     assert check is not None
-    return {"preset_id": preset.pk, "check_id": check.pk, "user_id": lead.user.pk}
+    return {
+        "preset_id": preset.pk,
+        "check_id": check.pk,
+        "user_id": lead.user.pk,
+        **_credentials_and_alerts(project, lead),
+    }
+
+
+def _credentials_and_alerts(project: Project, lead: Persona) -> dict[str, int]:
+    """The project's key, the lead's token, and an alert rule that fired."""
+    from annotation.models import Alert, AlertRule, ApiToken, ProjectKey
+
+    now = timezone.now()
+    rule = AlertRule.objects.create(
+        project=project, name="spike", metric="volume", condition_value=100
+    )
+    return {
+        "key_id": ProjectKey.objects.filter(project=project).values_list("pk", flat=True)[0],
+        "token_id": ApiToken.objects.filter(user=lead.user).values_list("pk", flat=True)[0],
+        "rule_id": rule.pk,
+        "alert_id": Alert.objects.create(
+            rule=rule, fired_at=now, window_start=now - timedelta(hours=1), window_end=now
+        ).pk,
+    }
 
 
 def _failed_delivery(project: Project) -> int:

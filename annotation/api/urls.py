@@ -3,7 +3,33 @@ from __future__ import annotations
 from django.urls import path
 
 from annotation.api.agreement import AgreementReportView, QueueAgreementView
+from annotation.api.alerts import (
+    AlertDetailView,
+    AlertListView,
+    AlertRuleDetailView,
+    AlertRuleListView,
+    AlertSeriesView,
+)
+from annotation.api.audit import AuditListView
 from annotation.api.checks import CheckDetailView, CheckListView, CheckReportView
+from annotation.api.credentials import (
+    KeyListView,
+    KeyRevokeView,
+    KeyRotateView,
+    TokenListView,
+    TokenRevokeView,
+    TokenRotateView,
+)
+from annotation.api.export_tools import (
+    ExportPreviewView,
+    PresetDetailView,
+    PresetListView,
+)
+from annotation.api.exports import (
+    ExportDetailView,
+    ExportDownloadView,
+    ExportListView,
+)
 from annotation.api.guidelines import GuidelineListView
 from annotation.api.ingestion import FeedbackIngestView, InteractionsIngestView
 from annotation.api.insight_reports import (
@@ -22,6 +48,7 @@ from annotation.api.items import (
 )
 from annotation.api.metrics import MetricsCompareView, MetricsTimeseriesView
 from annotation.api.otlp import OtlpTracesView
+from annotation.api.privacy import PrivacyErasureView, PrivacySettingsView
 from annotation.api.queues import (
     QueueDetailView,
     QueueFillDetailView,
@@ -30,6 +57,18 @@ from annotation.api.queues import (
     QueueListView,
     QueueNextView,
     QueueStatsView,
+)
+from annotation.api.triggers import (
+    ExportLinkDownloadView,
+    TriggerDetailView,
+    TriggerListView,
+    TriggerRunsView,
+)
+from annotation.api.webhooks import (
+    DeliveryRedeliverView,
+    WebhookDeliveriesView,
+    WebhookDetailView,
+    WebhookListView,
 )
 from annotation.api.widget import WidgetConfigView, WidgetFeedbackView
 
@@ -91,11 +130,6 @@ urlpatterns += [
 ]
 
 # Exports.
-from annotation.api.exports import (  # noqa: E402
-    ExportDetailView,
-    ExportDownloadView,
-    ExportListView,
-)
 
 urlpatterns += [
     path("exports", ExportListView.as_view(), name="api-exports"),
@@ -108,7 +142,6 @@ urlpatterns += [
 ]
 
 # Privacy: erasure of one end user; the project's privacy mode and retention (leads).
-from annotation.api.privacy import PrivacyErasureView, PrivacySettingsView  # noqa: E402
 
 urlpatterns += [
     path("privacy/erase", PrivacyErasureView.as_view(), name="api-privacy-erase"),
@@ -116,13 +149,6 @@ urlpatterns += [
 ]
 
 # Alert rules and their alerts.
-from annotation.api.alerts import (  # noqa: E402
-    AlertDetailView,
-    AlertListView,
-    AlertRuleDetailView,
-    AlertRuleListView,
-    AlertSeriesView,
-)
 
 urlpatterns += [
     path("alert-rules", AlertRuleListView.as_view(), name="api-alert-rules"),
@@ -133,18 +159,6 @@ urlpatterns += [
 ]
 
 # Webhooks and pipeline triggers.
-from annotation.api.triggers import (  # noqa: E402
-    ExportLinkDownloadView,
-    TriggerDetailView,
-    TriggerListView,
-    TriggerRunsView,
-)
-from annotation.api.webhooks import (  # noqa: E402
-    DeliveryRedeliverView,
-    WebhookDeliveriesView,
-    WebhookDetailView,
-    WebhookListView,
-)
 
 urlpatterns += [
     path("webhooks", WebhookListView.as_view(), name="api-webhooks"),
@@ -170,15 +184,6 @@ urlpatterns += [
 ]
 
 # The audit log (leads); project keys (leads) and your own user tokens.
-from annotation.api.audit import AuditListView  # noqa: E402
-from annotation.api.credentials import (  # noqa: E402
-    KeyListView,
-    KeyRevokeView,
-    KeyRotateView,
-    TokenListView,
-    TokenRevokeView,
-    TokenRotateView,
-)
 
 urlpatterns += [
     path("audit", AuditListView.as_view(), name="api-audit"),
@@ -191,16 +196,9 @@ urlpatterns += [
 ]
 
 # Export previews and presets.
-from annotation.api.export_tools import (  # noqa: E402
-    ExportPreviewView,
-    PresetDetailView,
-    PresetListView,
-)
 
 urlpatterns += [
     path("exports/preview", ExportPreviewView.as_view(), name="api-export-preview"),
     path("export-presets", PresetListView.as_view(), name="api-export-presets"),
-    path(
-        "export-presets/<int:preset_id>", PresetDetailView.as_view(), name="api-export-preset"
-    ),
+    path("export-presets/<int:preset_id>", PresetDetailView.as_view(), name="api-export-preset"),
 ]

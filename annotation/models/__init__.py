@@ -1,3 +1,22 @@
+from annotation.models.actions import (
+    DeliveryStatus,
+    Trigger,
+    TriggerReason,
+    TriggerRun,
+    TriggerRunStatus,
+    Webhook,
+    WebhookDelivery,
+    WebhookFormat,
+)
+from annotation.models.agreement import AgreementReport, JobStatus
+from annotation.models.alerts import (
+    Alert,
+    AlertMetric,
+    AlertRule,
+    AlertState,
+    ConditionType,
+    Direction,
+)
 from annotation.models.checks import (
     EVALUATOR_TYPES,
     RULE_TYPES,
@@ -6,6 +25,8 @@ from annotation.models.checks import (
     Flag,
     Severity,
 )
+from annotation.models.export_presets import ExportPreset
+from annotation.models.exports import AuditEvent, Export, ExportFormat, ExportKind
 from annotation.models.feedback import (
     Feedback,
     FeedbackKind,
@@ -13,11 +34,21 @@ from annotation.models.feedback import (
     ImplicitEvent,
     RatingScale,
 )
+from annotation.models.insights import (
+    FlagRollup,
+    InsightReport,
+    InsightReportKind,
+    ReviewRollup,
+    RollupDirty,
+    SliceRollup,
+)
 from annotation.models.interaction import Interaction
+from annotation.models.privacy import ExportedInteraction, RetentionRun
 from annotation.models.project import (
     ApiToken,
     KeyScope,
     Membership,
+    PrivacyMode,
     Project,
     ProjectKey,
     Role,
@@ -73,56 +104,25 @@ __all__ += [
 ]
 
 # Agreement and exports.
-from annotation.models.agreement import AgreementReport, JobStatus  # noqa: E402
-from annotation.models.exports import AuditEvent, Export, ExportFormat, ExportKind  # noqa: E402
 
 __all__ += ["AgreementReport", "AuditEvent", "Export", "ExportFormat", "ExportKind", "JobStatus"]
 
-from annotation.models.insights import (  # noqa: E402
-    FlagRollup,
-    InsightReport,
-    InsightReportKind,
-    ReviewRollup,
-    RollupDirty,
-    SliceRollup,
-)
 
 __all__ += ["FlagRollup", "ReviewRollup", "RollupDirty", "SliceRollup"]
 __all__ += ["InsightReport", "InsightReportKind"]
 
 # Webhooks and pipeline triggers.
-from annotation.models.actions import (  # noqa: E402
-    DeliveryStatus,
-    Trigger,
-    TriggerReason,
-    TriggerRun,
-    TriggerRunStatus,
-    Webhook,
-    WebhookDelivery,
-    WebhookFormat,
-)
 
 __all__ += ["DeliveryStatus", "Webhook", "WebhookDelivery", "WebhookFormat"]
 __all__ += ["Trigger", "TriggerReason", "TriggerRun", "TriggerRunStatus"]
 
 # Saved export requests.
-from annotation.models.export_presets import ExportPreset  # noqa: E402
 
 __all__ += ["ExportPreset"]
 
 # Alert rules and their alerts.
-from annotation.models.alerts import (  # noqa: E402
-    Alert,
-    AlertMetric,
-    AlertRule,
-    AlertState,
-    ConditionType,
-    Direction,
-)
 
 __all__ += ["Alert", "AlertMetric", "AlertRule", "AlertState", "ConditionType", "Direction"]
 
-from annotation.models.privacy import ExportedInteraction, RetentionRun  # noqa: E402
-from annotation.models.project import PrivacyMode  # noqa: E402
 
 __all__ += ["ExportedInteraction", "PrivacyMode", "RetentionRun"]

@@ -29,7 +29,6 @@ from __future__ import annotations
 import secrets
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
@@ -153,14 +152,6 @@ class Queue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project.name}/{self.name}"
-
-    def clean(self) -> None:
-        # Imported here: the validators read Check and Project, whose modules import this one.
-        from annotation.schemas.queue_definition import queue_definition_errors
-
-        errors = queue_definition_errors(self)
-        if errors:
-            raise ValidationError(errors)
 
 
 class FillStatus(models.TextChoices):

@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from annotation import jobs
 from annotation.agreement_report import build_report
 from annotation.models import AgreementReport, JobStatus, Queue
 from annotation.review.settle import schema_roles
@@ -34,8 +35,6 @@ def agreement_request(
     *, queue: Queue, requested_by: User | None, resamples: int = DEFAULT_RESAMPLES, seed: int = 0
 ) -> AgreementReport:
     """Create a pending report and queue its computation once this transaction commits."""
-    from annotation.tasks.agreement import compute_agreement
-
     report = AgreementReport.objects.create(
         queue=queue,
         requested_by=requested_by,
@@ -43,7 +42,7 @@ def agreement_request(
     )
 
     def enqueue() -> None:
-        result = compute_agreement.delay(report.pk)
+        result = jobs.enqueue("annotation.tasks.agreement.compute_agreement", report.pk)
         AgreementReport.objects.filter(pk=report.pk, task_id="").update(task_id=result.id or "")
 
     transaction.on_commit(enqueue)

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from annotation import jobs
 from annotation.checks.config import (
     DEFAULT_CHECKS,
     CheckConfigError,
@@ -155,12 +156,12 @@ def checks_run(
             Interaction.objects.filter(pk__any=ids).update(checked_at=timezone.now())
     result = RunResult(checked=len(ids), flagged=len(verdicts))
     if enqueue_evaluators:
-        from annotation.tasks.checks import run_evaluator
-
         for check in evaluators:
             chosen = [pk for pk in ids if sampled(check.pk, pk, check.sample_rate)]
             for start in range(0, len(chosen), 100):
-                run_evaluator.delay(check.pk, chosen[start : start + 100])
+                jobs.enqueue(
+                    "annotation.tasks.checks.run_evaluator", check.pk, chosen[start : start + 100]
+                )
                 result.evaluator_batches += 1
     return result
 
@@ -242,11 +243,10 @@ def evaluator_run(
 
 def checks_enqueue_for_request_ids(*, project_id: int, request_ids: Sequence[str]) -> None:
     """After ingestion commits, queue the new interactions for checking (never fails ingestion)."""
-    from annotation.tasks.checks import run_checks
 
     def enqueue() -> None:
         try:
-            run_checks.delay(project_id, list(request_ids))
+            jobs.enqueue("annotation.tasks.checks.run_checks", project_id, list(request_ids))
         except Exception:
             # The broker is down: the rows stay unchecked and the beat sweep picks them up.
             log.warning(
@@ -265,8 +265,6 @@ def checks_sweep(
     (the broker was down an hour) drains over several beat ticks instead of flooding the queue
     from one; tasks carry at most `batch` interactions of one project each.
     """
-    from annotation.tasks.checks import run_checks_by_id
-
     if older_than is None:
         older_than = timedelta(seconds=settings.CHECKS_SWEEP_AFTER_SECONDS)
     if limit is None:
@@ -283,20 +281,20 @@ def checks_sweep(
         by_project.setdefault(project_id, []).append(pk)
     for project_id, ids in sorted(by_project.items()):
         for start in range(0, len(ids), batch):
-            run_checks_by_id.delay(project_id, ids[start : start + batch])
+            jobs.enqueue(
+                "annotation.tasks.checks.run_checks_by_id", project_id, ids[start : start + batch]
+            )
     return len(oldest)
 
 
 def checks_rerun(*, check: Check, since: datetime | None = None, batch: int = 1000) -> int:
     """Re-evaluate one check over the project's interactions since `since` (all when None)."""
-    from annotation.tasks.checks import rerun_check
-
     interactions = Interaction.objects.filter(project_id=check.project_id)
     if since is not None:
         interactions = interactions.filter(timestamp__gte=since)
     ids = list(interactions.order_by("id").values_list("id", flat=True))
     for start in range(0, len(ids), batch):
-        rerun_check.delay(check.pk, ids[start : start + batch])
+        jobs.enqueue("annotation.tasks.checks.rerun_check", check.pk, ids[start : start + batch])
     return len(ids)
 
 
@@ -320,10 +318,8 @@ def check_rerun_batch(*, check_id: int, interaction_ids: Sequence[int]) -> int:
             check_ids=[check.pk],
             enqueue_evaluators=False,
         ).checked
-    from annotation.tasks.checks import run_evaluator
-
     # Evaluators run on their own queue, as after ingestion: a slow judge never holds up rules.
     chosen = [pk for pk in interaction_ids if sampled(check.pk, pk, check.sample_rate)]
     for start in range(0, len(chosen), 100):
-        run_evaluator.delay(check.pk, chosen[start : start + 100])
+        jobs.enqueue("annotation.tasks.checks.run_evaluator", check.pk, chosen[start : start + 100])
     return len(chosen)

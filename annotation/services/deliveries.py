@@ -27,6 +27,7 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from annotation import jobs
 from annotation.errors import Conflict
 from annotation.models import DeliveryStatus, Webhook, WebhookDelivery, WebhookFormat
 from annotation.outbound import client, formats
@@ -89,10 +90,8 @@ def deliveries_enqueue(
 
 
 def _start(ids: list[int], attempt: int = 1) -> None:
-    from annotation.tasks.deliveries import send_delivery
-
     for pk in ids:
-        send_delivery.apply_async(args=(pk, attempt))
+        jobs.enqueue("annotation.tasks.deliveries.send_delivery", pk, attempt)
 
 
 def delivery_attempt(*, delivery_id: int, attempt: int) -> AttemptOutcome:
@@ -287,8 +286,6 @@ def deliveries_resume(*, now: datetime | None = None) -> int:
         .order_by("next_attempt_at")
         .values_list("pk", "attempts")[:RESUME_LIMIT]
     )
-    from annotation.tasks.deliveries import send_delivery
-
     for pk, attempts in due:
-        send_delivery.apply_async(args=(pk, attempts + 1))
+        jobs.enqueue("annotation.tasks.deliveries.send_delivery", pk, attempts + 1)
     return len(due)

@@ -29,6 +29,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
+from annotation import jobs
 from annotation.errors import Conflict
 from annotation.exports.curation import (
     DuplicateFilter,
@@ -121,10 +122,10 @@ def export_create(
             details={"kind": export.kind, "format": export.format},
         )
         if enqueue:
-            from annotation.tasks.exports import build_export
-
             pk = export.pk
-            transaction.on_commit(lambda: build_export.apply_async(args=(pk,), task_id=task_id))
+            transaction.on_commit(
+                lambda: jobs.enqueue("annotation.tasks.exports.build_export", pk, task_id=task_id)
+            )
     return export
 
 

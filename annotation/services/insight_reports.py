@@ -16,6 +16,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from annotation import jobs
 from annotation.insights.query import Range
 from annotation.insights.reports import rate, reason_signal
 from annotation.insights.slices import metadata_scalar, top_metadata_values
@@ -46,12 +47,12 @@ def insight_report_request(
     *, project: Project, kind: str, since: datetime, until: datetime
 ) -> InsightReport:
     """Create a pending report and queue its computation once this transaction commits."""
-    from annotation.tasks.insight_reports import compute_insight_report
-
     report = InsightReport.objects.create(
         project=project, kind=kind, since=since, until=until, requested_at=timezone.now()
     )
-    transaction.on_commit(lambda: compute_insight_report.delay(report.pk))
+    transaction.on_commit(
+        lambda: jobs.enqueue("annotation.tasks.insight_reports.compute_insight_report", report.pk)
+    )
     return report
 
 

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
+from annotation import jobs
 from annotation.models import Membership, Project
 from annotation.models.audit import AuditAction
 from annotation.models.review import (
@@ -26,6 +27,7 @@ from annotation.models.review import (
     QueueItem,
     QueueState,
 )
+from annotation.schemas.queue_definition import queue_definition_errors
 from annotation.selectors.queue_brief import queue_brief_forget
 from annotation.services.audit import audit_record
 from annotation.services.leasing import leases_release_unassigned
@@ -95,6 +97,19 @@ def _schedule(queue: Queue, now: datetime) -> None:
 
 
 @transaction.atomic
+def queue_validate(queue: Queue) -> None:
+    """The model's own checks and the queue definition's (sources, filters, schema, priority)."""
+    errors: dict[str, list[str]] = {}
+    try:
+        queue.full_clean()
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    for field, messages in queue_definition_errors(queue).items():
+        errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+
+
 def queue_create(
     *,
     project: Project,
@@ -117,7 +132,7 @@ def queue_create(
     queue.next_fill_at = (
         now if queue.fill_every_minutes and queue.state == QueueState.ACTIVE else None
     )
-    queue.full_clean()
+    queue_validate(queue)
     queue_links_check(project=project, guideline=queue.guideline, annotators=annotators)
     queue.save()
     queue.annotators.set(annotators)
@@ -153,7 +168,7 @@ def queue_update(
         _schedule(queue, timezone.now())
     if "guideline" in changes:
         queue_links_check(project=queue.project, guideline=queue.guideline)
-    queue.full_clean()
+    queue_validate(queue)
     queue.save()
     queue_brief_forget(queue.pk)
     if annotators is not None:
@@ -196,15 +211,15 @@ def queue_fill_request(
     *, queue: Queue, requested_by: User | None = None, trigger: str = FillTrigger.MANUAL
 ) -> QueueFill:
     """Record a fill and start it as a Celery task once the transaction commits."""
-    from annotation.tasks.queues import fill_queue
-
     if queue.state == QueueState.ARCHIVED:
         raise ValidationError("the queue is archived; set its state to active or paused to fill it")
     task_id = str(uuid.uuid4())
     fill = QueueFill.objects.create(
         queue=queue, trigger=trigger, requested_by=requested_by, task_id=task_id
     )
-    transaction.on_commit(lambda: fill_queue.apply_async(args=(fill.pk,), task_id=task_id))
+    transaction.on_commit(
+        lambda: jobs.enqueue("annotation.tasks.queues.fill_queue", fill.pk, task_id=task_id)
+    )
     return fill
 
 

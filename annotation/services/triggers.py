@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from annotation import jobs
 from annotation.models import (
     JobStatus,
     Trigger,
@@ -124,9 +125,7 @@ def _alert_id(alert: object | None) -> int | None:
 
 
 def _start_build(run_id: int) -> None:
-    from annotation.tasks.triggers import build_trigger_export
-
-    build_trigger_export.apply_async(args=(run_id,))
+    jobs.enqueue("annotation.tasks.triggers.build_trigger_export", run_id)
 
 
 def trigger_build(*, run_id: int) -> TriggerRun:

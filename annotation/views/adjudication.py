@@ -26,7 +26,6 @@ from annotation.selectors.workspace import item_view
 from annotation.services.annotations import AnnotationInvalid, item_adjudicate
 from annotation.services.leasing import ReviewError
 from annotation.views.annotation_form import values_from_post, widgets
-from annotation.views.app_errors import refusals_as_http
 from annotation.views.http import htmx_page
 from annotation.views.types import HtmxHttpRequest
 
@@ -49,7 +48,6 @@ def adjudication_list(request: HtmxHttpRequest, queue_id: int) -> HttpResponse:
 
 @htmx_page
 @login_required
-@refusals_as_http
 @require_http_methods(["GET", "POST"])
 def adjudicate(request: HtmxHttpRequest, queue_id: int, item_id: int) -> HttpResponse:
     queue = lead_queue(request, queue_id)

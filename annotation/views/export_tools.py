@@ -27,7 +27,6 @@ from annotation.selectors.access import LEADS, READERS, project_access
 from annotation.selectors.export_presets import preset_for
 from annotation.services.export_presets import export_preset_delete, export_preset_save
 from annotation.services.export_preview import export_preview
-from annotation.views.app_errors import refusals_as_http
 from annotation.views.exports import LIST, _form, _page, _readable_projects
 from annotation.views.http import htmx_page
 from annotation.views.types import HtmxHttpRequest
@@ -49,7 +48,6 @@ def _sample_text(row: dict[str, Any]) -> str:
 
 @htmx_page
 @login_required
-@refusals_as_http
 @require_POST
 def export_preview_page(request: HtmxHttpRequest) -> HttpResponse:
     """The rows the export as typed would give now, with three of them; nothing is built."""
@@ -85,7 +83,6 @@ def export_preview_page(request: HtmxHttpRequest) -> HttpResponse:
 
 @htmx_page
 @login_required
-@refusals_as_http
 @require_POST
 def export_preset_create(request: HtmxHttpRequest) -> HttpResponse:
     """Save the form's request as a preset of its project under the name typed."""
@@ -117,7 +114,6 @@ def export_preset_create(request: HtmxHttpRequest) -> HttpResponse:
 
 @htmx_page
 @login_required
-@refusals_as_http
 @require_POST
 def export_preset_remove(request: HtmxHttpRequest, preset_id: int) -> HttpResponse:
     """Delete a preset; leads of its project may delete anyone's, engineers their own."""

@@ -32,7 +32,6 @@ from annotation.selectors.export_presets import preset_in, presets_for
 from annotation.selectors.exports import export_projects, exports_for_user
 from annotation.selectors.filter_suggestions import filter_suggestions_for
 from annotation.services.exports import export_create
-from annotation.views.app_errors import refusals_as_http
 from annotation.views.http import htmx_page
 from annotation.views.types import HtmxHttpRequest
 
@@ -106,7 +105,6 @@ def _readable_projects(request: HtmxHttpRequest) -> list[Project]:
 
 @htmx_page
 @login_required
-@refusals_as_http
 @require_http_methods(["GET", "POST"])
 def exports_page(request: HtmxHttpRequest) -> HttpResponse:
     """The user's exports (the list refreshes while one runs) and the form for a new one;

@@ -10,7 +10,6 @@ from django.views.decorators.http import require_GET
 
 from annotation.selectors.access import LEADS, queue_for
 from annotation.selectors.queue_items import item_states, queue_items
-from annotation.views.app_errors import refusals_as_http
 from annotation.views.http import htmx_page
 from annotation.views.types import HtmxHttpRequest
 
@@ -20,7 +19,6 @@ PER_PAGE = 50
 
 @htmx_page
 @login_required
-@refusals_as_http
 @require_GET
 def queue_items_page(request: HtmxHttpRequest, queue_id: int) -> HttpResponse:
     """`?state=` one of the item states (empty: all), `?page=` a page number."""

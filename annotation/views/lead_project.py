@@ -29,7 +29,6 @@ from annotation.selectors.access import LEADS, project_access
 from annotation.services.check_config import check_save
 from annotation.services.check_state import check_set_enabled
 from annotation.services.members import member_add, member_remove, member_role_change
-from annotation.views.app_errors import refusals_as_http
 from annotation.views.http import htmx_page
 from annotation.views.types import HtmxHttpRequest
 
@@ -82,7 +81,6 @@ def _members_page(
 
 @htmx_page
 @login_required
-@refusals_as_http
 @require_http_methods(["GET", "POST"])
 def members_page(request: HtmxHttpRequest, name: str) -> HttpResponse:
     """The project's members and their roles; POST adds an existing account with a role."""
@@ -110,7 +108,6 @@ def members_page(request: HtmxHttpRequest, name: str) -> HttpResponse:
 
 @htmx_page
 @login_required
-@refusals_as_http
 @require_POST
 def member_role(request: HtmxHttpRequest, name: str, user_id: int) -> HttpResponse:
     """Change one member's role (never leaving the project without a lead)."""
@@ -138,7 +135,6 @@ def member_role(request: HtmxHttpRequest, name: str, user_id: int) -> HttpRespon
 
 @htmx_page
 @login_required
-@refusals_as_http
 @require_POST
 def member_delete(request: HtmxHttpRequest, name: str, user_id: int) -> HttpResponse:
     """Remove a member from the project and its queues (their annotations stay)."""
@@ -165,7 +161,6 @@ def member_delete(request: HtmxHttpRequest, name: str, user_id: int) -> HttpResp
 
 @htmx_page
 @login_required
-@refusals_as_http
 @require_http_methods(["GET"])
 def checks_page(request: HtmxHttpRequest, name: str) -> HttpResponse:
     """The project's automated checks: type, severity, sample rate, on or off."""
@@ -229,7 +224,6 @@ def _save_check(request: HtmxHttpRequest, project: Project, check: Check | None)
 
 @htmx_page
 @login_required
-@refusals_as_http
 @require_http_methods(["GET", "POST"])
 def check_new(request: HtmxHttpRequest, name: str) -> HttpResponse:
     """Configure a new check; everything that could fail when it runs is refused here."""
@@ -241,7 +235,6 @@ def check_new(request: HtmxHttpRequest, name: str) -> HttpResponse:
 
 @htmx_page
 @login_required
-@refusals_as_http
 @require_http_methods(["GET", "POST"])
 def check_edit(request: HtmxHttpRequest, name: str, check_id: int) -> HttpResponse:
     """Change a check's type, parameters, severity, sample rate or state."""
@@ -254,7 +247,6 @@ def check_edit(request: HtmxHttpRequest, name: str, check_id: int) -> HttpRespon
 
 @htmx_page
 @login_required
-@refusals_as_http
 @require_POST
 def check_toggle(request: HtmxHttpRequest, name: str, check_id: int) -> HttpResponse:
     """Disable an enabled check or enable a disabled one, its configuration untouched."""

@@ -18,7 +18,6 @@ from annotation.schemas.label_schema import MAX_FIELDS, parse_schema, schema_err
 from annotation.schemas.safe_json import UnsafeJson, json_loads_safe
 from annotation.selectors.access import LEADS, project_access
 from annotation.views.annotation_form import widgets
-from annotation.views.app_errors import refusals_as_http
 from annotation.views.http import htmx_page
 from annotation.views.types import HtmxHttpRequest
 
@@ -61,7 +60,6 @@ def _parse(text: str) -> tuple[Any, str]:
 
 @htmx_page
 @login_required
-@refusals_as_http
 @require_POST
 def schema_preview(request: HtmxHttpRequest, name: str) -> HttpResponse:
     """POST `schema` (the JSON as typed): the annotator's form for it, or its problems by field."""

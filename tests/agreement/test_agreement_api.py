@@ -71,6 +71,6 @@ def test_only_leads_compute_and_read_reports(
     assert engineer.client().post(url, {}, format="json").status_code == 403
     assert outsider.client().post(url, {}, format="json").status_code == 404
     report = compute(lead.client(), disputed_queue, django_capture_on_commit_callbacks).json()
-    assert engineer.client().get(report["url"]).status_code == 404
+    assert engineer.client().get(report["url"]).status_code == 403
     assert outsider.client().get(report["url"]).status_code == 404
     assert lead.client().post(url, {"resamples": -1}, format="json").status_code == 400
