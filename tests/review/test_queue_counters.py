@@ -73,7 +73,7 @@ def counted(queue: Queue) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", range(1, 11))
 def test_counters_equal_a_recount_after_random_operations(project: Project, seed: int) -> None:
     rng = random.Random(seed)
     people = [
@@ -167,33 +167,43 @@ def test_counters_equal_a_recount_after_random_operations(project: Project, seed
                 add_interactions(5)
                 queue_fill_now(queue=queue)
             elif action < 0.95:
-                picked = list(
+                ids = list(
                     Interaction.objects.filter(project=project)
-                    .order_by("?")
-                    .values_list("pk", flat=True)[:3]
+                    .order_by("pk")
+                    .values_list("pk", flat=True)
                 )
+                picked = rng.sample(ids, min(3, len(ids)))
                 queue_add_interactions(queue=queue, interaction_ids=picked, added_by=lead)
             elif action < 0.97:
-                victim = QueueItem.objects.filter(queue=queue).order_by("?").first()
-                if victim is not None:
-                    victim.delete()
+                ids = list(
+                    QueueItem.objects.filter(queue=queue)
+                    .order_by("pk")
+                    .values_list("pk", flat=True)
+                )
+                if ids:
+                    QueueItem.objects.get(pk=rng.choice(ids)).delete()
             else:
                 queue_counters_compact()
         except ReviewError:
             pass  # refusals change nothing; the counters must agree with that too
 
+    seen: set[str] = set()
+    answered = 0
     for n in range(150):
         step()
         if n % 25 == 24:
             for queue in queues:
-                assert counted(queue) == recount(queue), f"after step {n}"
+                truth = recount(queue)
+                assert counted(queue) == truth, f"after step {n}"
+                seen.update(state for state, count in truth["by_state"].items() if count)
+                answered = max(answered, sum(truth["done_by"].values()))
     queue_counters_compact()
     for queue in queues:
         assert counted(queue) == recount(queue)
         assert sum(counted(queue)["by_state"].values()) > 0
-    # The sequence did exercise the counters: work was done, skipped and settled.
-    assert Annotation.objects.exists()
-    assert QueueItem.objects.filter(state=ItemState.DONE).exists()
+    # The sequence did exercise the counters: answers were given and items settled.
+    assert answered > 0
+    assert seen & {ItemState.DONE, ItemState.NEEDS_ADJUDICATION, ItemState.SKIPPED}
 
 
 def test_folding_keeps_the_sums_and_leaves_one_row_per_name(project: Project) -> None:
