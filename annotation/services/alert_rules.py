@@ -11,8 +11,10 @@ from django.utils import timezone
 from annotation.alerts.spec import RuleErrors, RuleInput, parse_rule
 from annotation.errors import Conflict, Invalid
 from annotation.models import Alert, AlertRule, AlertState, Check, Project, Trigger, Webhook
+from annotation.models.audit import AuditAction
 from annotation.selectors.alerts import alert_rule_data
 from annotation.services.alert_state import alert_resolve
+from annotation.services.audit import audit_record
 
 
 def _invalid(errors: dict[str, list[str]]) -> Invalid:
@@ -99,7 +101,18 @@ def alert_rule_create(*, project: Project, user: Any, body: Mapping[str, Any]) -
     rule.save()
     rule.webhooks.set(webhooks)
     rule.triggers.set(triggers)
+    _audit(AuditAction.ALERT_RULE_CREATED, rule, user)
     return rule
+
+
+def _audit(action: str, rule: AlertRule, user: Any) -> None:
+    audit_record(
+        actor=user if getattr(user, "pk", None) else None,
+        action=action,
+        project=rule.project,
+        target=f"alert_rule:{rule.pk}",
+        details={"name": rule.name, "metric": rule.metric, "active": rule.active},
+    )
 
 
 @transaction.atomic
@@ -126,10 +139,12 @@ def alert_rule_update(*, rule: AlertRule, user: Any, changes: Mapping[str, Any])
             alert_resolve(
                 alert=alert, now=timezone.now(), details={"reason": "the rule was switched off"}
             )
+    _audit(AuditAction.ALERT_RULE_CHANGED, rule, user)
     return rule
 
 
 @transaction.atomic
 def alert_rule_delete(*, rule: AlertRule, user: Any) -> None:
     """Delete a rule and its alerts."""
+    _audit(AuditAction.ALERT_RULE_DELETED, rule, user)
     rule.delete()

@@ -9,6 +9,8 @@ from django.db import transaction
 
 from annotation.errors import Invalid
 from annotation.models import PrivacyMode, Project
+from annotation.models.audit import AuditAction
+from annotation.services.audit import audit_record
 
 MAX_RETENTION_DAYS = 36500
 SETTINGS_FIELDS = ("privacy_mode", "retention_days", "keep_reviewed")
@@ -74,4 +76,11 @@ def privacy_settings_update(*, project: Project, data: Mapping[str, Any]) -> Pro
         setattr(project, name, value)
     if clean:
         project.save(update_fields=list(clean))
+        audit_record(
+            actor=None,
+            action=AuditAction.PRIVACY_SETTINGS_CHANGED,
+            project=project,
+            target=f"project:{project.pk}",
+            details={name: value for name, value in clean.items()},
+        )
     return project

@@ -154,12 +154,9 @@ def _audit(project: Project, run: RetentionRun) -> None:
     from annotation.models.audit import AuditAction
     from annotation.services.audit import audit_record
 
-    action = "privacy.retention"
-    if action not in AuditAction.values:
-        return
     audit_record(
         actor=None,
-        action=action,
+        action=AuditAction.PRIVACY_RETENTION,
         project=project,
         target=f"retention_run:{run.pk}",
         details={"deleted": run.counts, "kept": run.kept, "cutoff": run.cutoff.isoformat()},

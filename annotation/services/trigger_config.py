@@ -14,12 +14,14 @@ from django.db import IntegrityError, transaction
 
 from annotation.errors import Conflict, Invalid
 from annotation.models import Project, Trigger, Webhook
+from annotation.models.audit import AuditAction
 from annotation.schemas.export_request import (
     ExportRequestInvalid,
     parse_export_request,
     unstorable_text,
 )
 from annotation.selectors.exports import project_queue_ids
+from annotation.services.audit import audit_record
 
 FIELDS = ("project", "name", "export", "min_new_examples", "webhooks", "active")
 MAX_MIN_EXAMPLES = 10_000_000
@@ -43,6 +45,7 @@ def trigger_create(
             trigger.webhooks.set(webhooks or [])
     except IntegrityError:
         raise _name_taken(trigger) from None
+    _audit(AuditAction.TRIGGER_CREATED, trigger, created_by)
     return trigger
 
 
@@ -62,12 +65,25 @@ def trigger_update(*, trigger: Trigger, data: Mapping[str, Any]) -> Trigger:
                 trigger.webhooks.set(webhooks)
     except IntegrityError:
         raise _name_taken(trigger) from None
+    _audit(AuditAction.TRIGGER_CHANGED, trigger, None)
     return trigger
 
 
 def trigger_delete(*, trigger: Trigger) -> None:
     """Delete a trigger and its run log (the exports it built stay)."""
+    _audit(AuditAction.TRIGGER_DELETED, trigger, None)
     trigger.delete()
+
+
+def _audit(action: str, trigger: Trigger, actor: User | None) -> None:
+    # No actor: the audit log takes the person from the request being served.
+    audit_record(
+        actor=actor,
+        action=action,
+        project=trigger.project,
+        target=f"trigger:{trigger.pk}",
+        details={"name": trigger.name, "min_new_examples": trigger.min_new_examples},
+    )
 
 
 def _unknown_keys(data: Mapping[str, Any]) -> None:

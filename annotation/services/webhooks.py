@@ -18,10 +18,12 @@ from django.db import IntegrityError, transaction
 
 from annotation.errors import Conflict, Invalid
 from annotation.models import Project, Webhook, WebhookFormat
+from annotation.models.audit import AuditAction
 from annotation.outbound.sealing import seal
 from annotation.outbound.signing import new_webhook_secret
 from annotation.outbound.targets import TargetRefused, parse_target, resolve_target
 from annotation.schemas.export_request import unstorable_text
+from annotation.services.audit import audit_record
 
 FIELDS = ("project", "name", "url", "format", "secret", "email_recipients", "active")
 MIN_SECRET = 16
@@ -48,6 +50,7 @@ def webhook_create(
             webhook.save()
     except IntegrityError:
         raise _name_taken(webhook) from None
+    _audit(AuditAction.WEBHOOK_CREATED, webhook, created_by)
     return webhook, secret
 
 
@@ -84,12 +87,25 @@ def webhook_update(*, webhook: Webhook, data: Mapping[str, Any]) -> tuple[Webhoo
             webhook.save()
     except IntegrityError:
         raise _name_taken(webhook) from None
+    _audit(AuditAction.WEBHOOK_CHANGED, webhook, None)
     return webhook, secret
 
 
 def webhook_delete(*, webhook: Webhook) -> None:
     """Delete a webhook and its delivery log; triggers and alert rules stop naming it."""
+    _audit(AuditAction.WEBHOOK_DELETED, webhook, None)
     webhook.delete()
+
+
+def _audit(action: str, webhook: Webhook, actor: User | None) -> None:
+    # No actor: the audit log takes the person from the request being served.
+    audit_record(
+        actor=actor,
+        action=action,
+        project=webhook.project,
+        target=f"webhook:{webhook.pk}",
+        details={"name": webhook.name, "format": webhook.format, "active": webhook.active},
+    )
 
 
 def _unknown_keys(data: Mapping[str, Any]) -> None:
