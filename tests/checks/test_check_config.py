@@ -157,9 +157,9 @@ def test_only_leads_change_checks(
     assert engineer.client().get(f"/api/v1/checks/{check.pk}").status_code == 200
     assert (
         engineer.client().patch(f"/api/v1/checks/{check.pk}", body, format="json").status_code
-        == 404
+        == 403
     )
-    assert annotator.client().get(f"/api/v1/checks/{check.pk}").status_code == 404
+    assert annotator.client().get(f"/api/v1/checks/{check.pk}").status_code == 403
     assert outsider.client().get(f"/api/v1/checks/{check.pk}").status_code == 404
     assert (
         engineer.client()
@@ -235,6 +235,7 @@ def test_the_report_measures_a_check_against_reviewers(
 
     assert report["status"] == "ok"
     assert report["counts"] == {
+        "manual": 0,
         "unsettled": 0,
         "not_done": 0,
         "reviewed": 6,

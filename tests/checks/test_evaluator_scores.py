@@ -120,7 +120,7 @@ def test_the_api_and_the_workspace_show_the_same_score(
     assert [(f["check"], f["score"], f["flagged"]) for f in body["flags"]] == [
         ("grader", 0.8, False)
     ]
-    assert "<strong>grader</strong> (passed" in html
+    assert "<strong>Grader</strong> (passed" in html
     assert "score 0.8)" in html
 
 

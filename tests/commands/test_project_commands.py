@@ -82,7 +82,9 @@ def test_demo_creates_people_and_realistic_data(db: Any) -> None:
     lines = run("demo", "--interactions", "300", "--password", "demo-pass-123")
 
     project = Project.objects.get(name="support-bot")
-    assert project.interactions.count() == 300
+    # The 300 conversations asked for, plus the A/B preference pairs the demo adds.
+    assert project.interactions.count() >= 300
+    assert project.interactions.filter(experiment="safety-tuning").exists()
     feedback = project.feedback.all()
     assert {"rating", "label", "correction", "comment", "implicit"} <= set(
         feedback.values_list("kind", flat=True)
@@ -95,14 +97,16 @@ def test_demo_creates_people_and_realistic_data(db: Any) -> None:
         ("ann3", "annotator"),
         ("engineer", "engineer"),
     }
-    assert any("admin" in line and "demo-pass-123" in line for line in lines)
+    printed = "\n".join(lines)
+    assert "admin" in printed and "demo-pass-123" in printed
 
 
 def test_demo_can_run_twice(db: Any) -> None:
     run("demo", "--interactions", "50", "--password", "demo-pass-123")
+    interactions = Project.objects.get().interactions.count()
     feedback = Project.objects.get().feedback.count()
 
     run("demo", "--interactions", "50", "--password", "demo-pass-123")
 
-    assert Project.objects.get().interactions.count() == 50
+    assert Project.objects.get().interactions.count() == interactions
     assert Project.objects.get().feedback.count() == feedback
