@@ -100,7 +100,9 @@ def add_error_responses(
     are the answers that come from the request's shape alone, whatever the view:
     401 for missing or unknown credentials, 400 for a body or parameter that cannot be read,
     404 for an id in the path that is not there (or not visible to the caller), and 413/415 for
-    a body too large or not JSON. Every one has the error envelope as its body.
+    a body too large or not JSON; and for operations that name a project or an object of one,
+    the access rule's answers (404 outside the project, 403 for a member without the role).
+    Every one has the error envelope as its body.
     """
     for path, operations in result.get("paths", {}).items():
         for operation in operations.values():
@@ -114,8 +116,14 @@ def add_error_responses(
             }
             if has_body or parameters:
                 added["400"] = "A body or parameter that cannot be read, or is not valid."
-            if any(p.get("in") == "path" for p in parameters) or "{" in path:
+            names_project = any(p.get("name") == "project" for p in parameters) or has_body
+            if any(p.get("in") == "path" for p in parameters) or "{" in path or names_project:
+                # selectors.access: not a member of the object's project, or no such object.
                 added["404"] = "Not found, or not visible to you."
+                if not path.startswith(
+                    ("/api/v1/interactions", "/api/v1/feedback", "/api/v1/otlp")
+                ):
+                    added["403"] = "A member of the project without the role this needs."
             if has_body:
                 added["413"] = "Body larger than the size limit."
                 added["415"] = "Body not sent as application/json."

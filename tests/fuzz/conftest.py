@@ -137,6 +137,7 @@ def world(db: Any, settings: Any, tmp_path: Path) -> World:
             "request_id": request_ids[:2],
             **_action_ids(project),
             **_alert_ids(project),
+            **_tool_ids(project, lead),
         },
     )
 
@@ -160,6 +161,19 @@ def _action_ids(project: Project) -> dict[str, list[Any]]:
     )
     trigger.webhooks.add(webhook)
     return {"webhook_id": [webhook.pk], "delivery_id": [delivery.pk], "trigger_id": [trigger.pk]}
+
+
+def _tool_ids(project: Project, lead: Any) -> dict[str, list[Any]]:
+    """An export preset, and a spare key and token (revoking them leaves the callers' own)."""
+    from annotation.models import ExportPreset
+    from annotation.services.projects import api_token_create, project_key_create
+
+    preset = ExportPreset.objects.create(
+        project=project, name="sft", request={"kind": "sft"}, created_by=lead
+    )
+    key = project_key_create(project=project, name="spare").obj
+    token = api_token_create(user=lead, name="spare").obj
+    return {"preset_id": [preset.pk], "key_id": [key.pk], "token_id": [token.pk]}
 
 
 def _alert_ids(project: Project) -> dict[str, list[Any]]:
