@@ -428,7 +428,7 @@ class QueueAdminForm(forms.ModelForm):
 
     def _post_clean(self) -> None:
         # The definition's own validation (sources, filters, schema), as the services run it.
-        super()._post_clean()
+        super()._post_clean()  # type: ignore[misc]
         for field, messages in queue_definition_errors(self.instance).items():
             for message in messages:
                 self.add_error(field if field in self.fields else None, message)
