@@ -511,5 +511,9 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
     {
         "ConditionTypeEnum": "annotation.models.alerts.ConditionType",
         "CheckTypeEnum": "annotation.models.checks.CheckType",
+        "AlertStateEnum": "annotation.models.alerts.AlertState",
+        # Severities travel by name (info, warning, critical) wherever the API shows them.
+        "SeverityEnum": ["info", "warning", "critical"],
+        "CredentialStateEnum": ["active", "expired", "revoked"],
     }
 )

@@ -74,6 +74,7 @@ class _StoredReportView(APIView):
 
 
 _REQUEST_DOC: dict[str, Any] = {
+    "request": None,
     "parameters": [_PROJECT, *_WINDOW],
     "responses": {202: OpenApiResponse(OpenApiTypes.OBJECT), **_ERRORS},
 }
