@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from annotation.models import Role
-from annotation.selectors.annotator_progress import annotator_progress
+from annotation.selectors.annotator_progress import annotator_progress_by_queue
 from annotation.selectors.dashboard import insights_landing
 from annotation.selectors.overview import user_memberships
 from annotation.selectors.workspace import annotator_queues
@@ -33,5 +33,6 @@ def home(request: HttpRequest) -> HttpResponse:
             return redirect(landing)
         if Role.ENGINEER in roles:
             return redirect(reverse("exports"))
-    rows = [(queue, annotator_progress(queue, user)) for queue in queues]
+    progress = annotator_progress_by_queue(queues, user)
+    rows = [(queue, progress[queue.pk]) for queue in queues]
     return render(request, "annotation/home.html", {"queues": rows, "memberships": memberships})

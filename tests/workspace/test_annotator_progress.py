@@ -13,6 +13,7 @@ from django.utils import timezone
 from annotation.models import Annotation, Project, Queue, Role
 from annotation.selectors.annotator_progress import (
     annotator_progress,
+    annotator_progress_by_queue,
     items_left_for,
     start_of_today,
 )
@@ -201,3 +202,23 @@ def test_a_lead_of_the_project_sees_their_own_counter_only(
     progress = annotator_progress(work_queue, second.user, now=timezone.now())
 
     assert (progress.done_today, progress.done, progress.left) == (0, 0, 2)
+
+
+def test_the_home_pages_figures_for_all_queues_match_each_queues_counter(
+    project: Project, annotator: Persona, other_annotator: Persona, guideline: Any
+) -> None:
+    first = make_queue(project, [annotator, other_annotator], name="Pairs", overlap=2)
+    second = make_queue(project, [annotator], name="Solo", overlap=1)
+    add_items(first, 5)
+    add_items(second, 3)
+    work(first, annotator, 2)
+    work(first, other_annotator, 3)
+    work(second, annotator, 1)
+    leased = lease_next(queue=second, annotator=annotator.user)
+    assert leased is not None
+    cache.clear()
+
+    together = annotator_progress_by_queue([first, second], annotator.user)
+
+    for queue in (first, second):
+        assert together[queue.pk] == annotator_progress(queue, annotator.user)
