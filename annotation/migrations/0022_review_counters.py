@@ -132,13 +132,19 @@ PG_DROP = [
 ]
 
 
+def _queue_alive(queue: str) -> str:
+    """SQLite: the queue still exists (rows deleted after their queue, or their item, in a bulk
+    delete or a flush, have no counter left to change)."""
+    return f"{queue} IS NOT NULL AND EXISTS (SELECT 1 FROM {QUEUE} WHERE id = {queue})"
+
+
 def _sq_add(queue: str, kind: str, name: str, delta: str) -> str:
     """SQLite: add `delta` to one counter row (created when missing); one writer at a time."""
     where = f"queue_id = {queue} AND kind = '{kind}' AND name = {name}"
     return (
         f"UPDATE {C} SET delta = delta + ({delta}) WHERE {where};\n"
         f"INSERT INTO {C} (queue_id, kind, name, delta) SELECT {queue}, '{kind}', {name}, {delta} "
-        f"WHERE NOT EXISTS (SELECT 1 FROM {C} WHERE {where});\n"
+        f"WHERE NOT EXISTS (SELECT 1 FROM {C} WHERE {where}) AND {_queue_alive(queue)};\n"
     )
 
 
@@ -150,7 +156,8 @@ def _sq_reasons(queue: str, reasons: str, delta: str) -> str:
         f"UPDATE {C} SET delta = delta + ({delta}) WHERE queue_id = {queue} AND kind = 'reason' "
         f"AND name IN (SELECT value FROM {each});\n"
         f"INSERT INTO {C} (queue_id, kind, name, delta) SELECT {queue}, 'reason', e.value, {delta} "
-        f"FROM {each} AS e WHERE NOT EXISTS (SELECT 1 FROM {C} AS c WHERE {where});\n"
+        f"FROM {each} AS e WHERE NOT EXISTS (SELECT 1 FROM {C} AS c WHERE {where}) "
+        f"AND {_queue_alive(queue)};\n"
     )
 
 
