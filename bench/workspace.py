@@ -60,10 +60,26 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--annotators", type=int, default=5)
+    parser.add_argument(
+        "--embedded", action="store_true", help="no Redis: eager Celery, as `make demo` runs"
+    )
     args = parser.parse_args()
 
     fresh_database()
-    os.environ.update(bench_env(ALLOWED_HOSTS="testserver", SECURE_SSL_REDIRECT="false"))
+    # As deployed: Redis for the cache and the Celery broker (no worker needs to run: a submit
+    # only marks rollup hours dirty for the beat task). Without a broker, the embedded default
+    # refreshes the rollups inline on every submit, which is what `--embedded` times.
+    production = (
+        {}
+        if args.embedded
+        else {
+            "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"),
+            "CELERY_BROKER_URL": os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/13"),
+        }
+    )
+    os.environ.update(
+        bench_env(ALLOWED_HOSTS="testserver", SECURE_SSL_REDIRECT="false", **production)
+    )
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "feedbackloop.settings")
     import django
 
@@ -190,6 +206,9 @@ def main() -> None:
             HTTP_HX_REQUEST="true",
         )
 
+    if os.environ.get("BENCH_SHOW_QUERIES"):
+        for query in queries.captured_queries:
+            print("   ", query["sql"][:160])
     assert Annotation.objects.count() == args.requests + 1
     assert swap_growth == args.requests, swap_growth
     print(
