@@ -77,19 +77,6 @@ def role_in(user: Any, project: Project | int) -> Role | None:
     return Role(role) if role else None
 
 
-def roles_by_project(user: Any) -> dict[int, Role]:
-    """Every project the caller belongs to, with their role there (one query)."""
-    uid = person_id(user)
-    if uid is None:
-        return {}
-    return {
-        project_id: Role(role)
-        for project_id, role in Membership.objects.filter(user_id=uid).values_list(
-            "project_id", "role"
-        )
-    }
-
-
 def projects_for(user: Any, roles: Iterable[Role] = MEMBERS) -> QuerySet[Project]:
     """Projects in which the caller holds one of `roles` (none for anonymous callers and keys)."""
     uid = person_id(user)
@@ -240,13 +227,6 @@ def export_for(user: Any, export_id: int) -> Export:
             f"{who_may(READERS, access.export.project)} may see its exports; you annotate there."
         )
     return access.export
-
-
-def owned_by_projects(
-    queryset: QuerySet[Any], user: Any, roles: Iterable[Role], *, field: str = "project"
-) -> QuerySet[Any]:
-    """`queryset` narrowed to objects of projects where the caller holds one of `roles`."""
-    return queryset.filter(**{f"{field}__in": projects_for(user, roles)})
 
 
 def object_for(
